@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# What `make ci` runs: real services on loopback, lint, then the whole suite on SQLite and
+# PostgreSQL, with every "service missing" skip turned into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pg_dir=$(mktemp -d /tmp/cityops-ci-pg.XXXXXX)
+cleanup() { bash scripts/pg-throwaway.sh stop "$pg_dir" || true; }
+trap cleanup EXIT
+
+echo "== starting a throwaway PostgreSQL"
+CITYOPS_TEST_DATABASE_URL=$(bash scripts/pg-throwaway.sh start "$pg_dir")
+export CITYOPS_TEST_DATABASE_URL
+export CITYOPS_REQUIRE_SERVICES=1
+echo "   $CITYOPS_TEST_DATABASE_URL"
+
+echo "== lint"
+make --no-print-directory lint
+
+echo "== tests (SQLite and PostgreSQL)"
+status=0
+.venv/bin/pytest -n auto -q -p no:cacheprovider || status=$?
+if [ "$status" -eq 5 ]; then
+  echo "pytest collected no tests: that is a failure here" >&2
+  exit 1
+fi
+exit "$status"

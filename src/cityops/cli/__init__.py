@@ -1,0 +1,1 @@
+"""EDGE: the ``cityops`` command line (also ``python -m cityops``)."""

@@ -1,0 +1,154 @@
+"""One typed settings object, read from ``CITYOPS_*`` environment variables and an optional .env.
+
+Every field is documented in docs/settings.md (a test fails when one is not). Build it once in
+the composition root (:func:`cityops.bootstrap.bootstrap`) and pass it down; nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never protect a production deployment.
+KNOWN_WEAK_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "demo", "cityops"})
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """The settings are unusable; the message names the setting and the rule."""
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can configure."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITYOPS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    mode: Literal["production", "dev", "demo"] = Field(
+        "production", description="production refuses weak secrets; dev and demo do not."
+    )
+    database_url: str = Field(
+        "sqlite:///var/cityops.db",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db.",
+    )
+    database_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL pool size.")
+    secret_key: SecretStr | None = Field(
+        None, description="Signs CSRF tokens; at least 32 characters outside dev/demo."
+    )
+    timezone: str = Field("Asia/Shanghai", description="Time zone shown at the edges (IANA).")
+    language: Literal["zh-CN", "en"] = Field("zh-CN", description="Default UI language.")
+    host: str = Field("127.0.0.1", description="Address `cityops serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `cityops serve` listens on.")
+    data_dir: Path = Field(Path("var"), description="Where files (uploads, demo credentials) go.")
+    session_ttl_hours: float = Field(12.0, gt=0, le=24 * 30, description="Sign-in lifetime.")
+    cookie_secure: bool | None = Field(
+        None, description="Send the session cookie only over HTTPS (default: on in production)."
+    )
+    login_max_failures_per_account: int = Field(
+        5, ge=1, description="Failed sign-ins per account in the window before refusing."
+    )
+    login_max_failures_per_address: int = Field(
+        20, ge=1, description="Failed sign-ins per client address in the window before refusing."
+    )
+    login_failure_window_seconds: int = Field(
+        900, ge=1, description="The sliding window for sign-in failures."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
+    log_format: Literal["text", "json"] = Field("text", description="text, or one JSON per line.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy addresses whose X-Forwarded-For is believed (JSON list).",
+    )
+    event_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="How often the event bus checks the outbox for others' events.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("must start with sqlite: or postgresql+psycopg:")
+        return value
+
+    @model_validator(mode="after")
+    def _strong_secret_in_production(self) -> Settings:
+        if self.mode == "production":
+            secret = self.secret_key.get_secret_value() if self.secret_key else ""
+            if secret.strip().lower() in KNOWN_WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    "CITYOPS_SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters in production mode "
+                    "(or set CITYOPS_MODE=dev for local work)"
+                )
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies carry the Secure flag."""
+        return self.mode == "production" if self.cookie_secure is None else self.cookie_secure
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The display time zone."""
+        return ZoneInfo(self.timezone)
+
+    def masked(self) -> dict[str, Any]:
+        """Return every setting as JSON-ready data with secrets and passwords masked."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********"
+            elif name == "database_url":
+                value = mask_url_password(value)
+            elif isinstance(value, Path):
+                value = str(value)
+            shown[name] = value
+        return shown
+
+
+def mask_url_password(url: str) -> str:
+    """Hide the password in a database URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, at, host = rest.rpartition("@")
+    user, colon, _password = credentials.partition(":")
+    return f"{scheme}://{user}{':********' if colon else ''}{at}{host}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment; raise SettingsError with one clear line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        env = f"CITYOPS_{field.upper()}" if first["loc"] else "settings"
+        raise SettingsError(f"{env}: {first['msg']}") from None

@@ -1,0 +1,1 @@
+"""Alembic migrations of the cityops store (run with ``cityops db upgrade``)."""

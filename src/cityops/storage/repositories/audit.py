@@ -1,0 +1,85 @@
+"""The append-only audit log in SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from cityops.kernel.audit import AuditEntry, AuditFilter
+from cityops.storage.schema import audit_log
+
+
+class SqlAuditLog:
+    """Append and query audit entries."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def append(self, entry: AuditEntry) -> None:
+        """Insert one entry."""
+        self.append_many([entry])
+
+    def append_many(self, entries: list[AuditEntry]) -> None:
+        """Insert many entries in one batched statement."""
+        if not entries:
+            return
+        self._connection.execute(
+            insert(audit_log),
+            [
+                {
+                    "at": e.at,
+                    "actor": e.actor,
+                    "actor_kind": e.actor_kind,
+                    "role": e.role,
+                    "scope": e.scope,
+                    "action": e.action,
+                    "object_type": e.object_type,
+                    "object_id": e.object_id,
+                    "before": e.before,
+                    "after": e.after,
+                    "request_id": e.request_id,
+                    "client_address": e.client_address,
+                }
+                for e in entries
+            ],
+        )
+
+    def query(self, audit_filter: AuditFilter) -> list[AuditEntry]:
+        """Return matching entries, newest first."""
+        f = audit_filter
+        query = select(audit_log)
+        for column, value in (
+            (audit_log.c.actor, f.actor),
+            (audit_log.c.action, f.action),
+            (audit_log.c.object_type, f.object_type),
+            (audit_log.c.object_id, f.object_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if f.since is not None:
+            query = query.where(audit_log.c.at >= f.since)
+        if f.until is not None:
+            query = query.where(audit_log.c.at < f.until)
+        if f.before_id is not None:
+            query = query.where(audit_log.c.id < f.before_id)
+        query = query.order_by(audit_log.c.id.desc()).limit(f.limit)
+        return [_entry(row) for row in self._connection.execute(query).mappings()]
+
+
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(
+        id=row["id"],
+        at=row["at"],
+        actor=row["actor"],
+        actor_kind=row["actor_kind"],
+        role=row["role"],
+        scope=row["scope"],
+        action=row["action"],
+        object_type=row["object_type"],
+        object_id=row["object_id"],
+        before=row["before"],
+        after=row["after"],
+        request_id=row["request_id"],
+        client_address=row["client_address"],
+    )

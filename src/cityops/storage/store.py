@@ -1,0 +1,56 @@
+"""The store: an engine plus the single-writer discipline and the unit-of-work factory."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import Engine, text
+
+from cityops.kernel.clock import Clock, SystemClock
+from cityops.storage.engine import create_store_engine
+from cityops.storage.unit_of_work import SqlUnitOfWork
+
+
+class Store:
+    """One database: SQLite (one writer at a time, in this process) or PostgreSQL (a pool)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock | None = None,
+        pool_size: int = 10,
+        echo: bool = False,
+    ) -> None:
+        self.url = url
+        self.clock: Clock = clock or SystemClock()
+        self.engine: Engine = create_store_engine(url, pool_size=pool_size, echo=echo)
+        self.dialect = self.engine.dialect.name
+        # SQLite allows one writer; queueing writers here beats retrying "database is locked".
+        self.write_lock: threading.Lock | None = (
+            threading.Lock() if self.dialect == "sqlite" else None
+        )
+        self._after_commit: list[Callable[[], None]] = []
+
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        """Return a new unit of work (enter it with ``with``)."""
+        return SqlUnitOfWork(self, read_only=read_only)
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every commit that wrote domain events."""
+        self._after_commit.append(callback)
+
+    def committed_events(self) -> None:
+        """Run the after-commit callbacks (called by units of work)."""
+        for callback in self._after_commit:
+            callback()
+
+    def ping(self) -> None:
+        """Run a trivial query; raise if the store cannot be reached."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,134 @@
+"""The SQL unit of work: one connection, one transaction, repositories, audit and outbox."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from sqlalchemy import text
+
+from cityops.kernel.events import DomainEvent
+from cityops.storage.engine import WRITE_OPTION
+from cityops.storage.repositories.accounts import SqlDepartmentRepository, SqlUserRepository
+from cityops.storage.repositories.audit import SqlAuditLog
+from cityops.storage.repositories.credentials import SqlApiKeyRepository, SqlSessionRepository
+from cityops.storage.repositories.outbox import SqlOutbox
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from cityops.storage.store import Store
+
+# Any constant works; it only has to be the same for every writer of the outbox.
+_OUTBOX_LOCK_KEY = 727_001
+
+
+class SqlUnitOfWork:
+    """A transaction; leaving the ``with`` block without :meth:`commit` rolls it back."""
+
+    def __init__(self, store: Store, *, read_only: bool) -> None:
+        self._store = store
+        self._read_only = read_only
+        self._pending: list[DomainEvent] = []
+        self._connection: Connection | None = None
+        self._locked = False
+        self._events_committed = False
+
+    def __enter__(self) -> Self:
+        lock = self._store.write_lock
+        if lock is not None and not self._read_only:
+            lock.acquire()
+            self._locked = True
+        try:
+            connection = self._store.engine.connect()
+            self._connection = connection.execution_options(**{WRITE_OPTION: not self._read_only})
+            self._connection.begin()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if self._connection is not None:
+                if self._connection.in_transaction():
+                    self._connection.rollback()
+                self._connection.close()
+        finally:
+            self._release()
+        if self._events_committed:
+            self._store.committed_events()
+
+    def _release(self) -> None:
+        if self._locked and self._store.write_lock is not None:
+            self._store.write_lock.release()
+            self._locked = False
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection (only inside the ``with`` block)."""
+        if self._connection is None:
+            raise RuntimeError("unit of work used outside its with-block")
+        return self._connection
+
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect name (``sqlite`` or ``postgresql``)."""
+        return self._store.dialect
+
+    @cached_property
+    def users(self) -> SqlUserRepository:
+        """Users and role grants."""
+        return SqlUserRepository(self.connection)
+
+    @cached_property
+    def departments(self) -> SqlDepartmentRepository:
+        """Departments."""
+        return SqlDepartmentRepository(self.connection)
+
+    @cached_property
+    def api_keys(self) -> SqlApiKeyRepository:
+        """API keys."""
+        return SqlApiKeyRepository(self.connection)
+
+    @cached_property
+    def sessions(self) -> SqlSessionRepository:
+        """Sign-in sessions."""
+        return SqlSessionRepository(self.connection)
+
+    @cached_property
+    def audit(self) -> SqlAuditLog:
+        """The audit log."""
+        return SqlAuditLog(self.connection)
+
+    @cached_property
+    def outbox(self) -> SqlOutbox:
+        """The domain-event outbox and subscriber offsets."""
+        return SqlOutbox(self.connection, self._store.clock)
+
+    def record(self, event: DomainEvent) -> None:
+        """Queue an event; it is written to the outbox at commit, in this transaction."""
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot record events")
+        self._pending.append(event)
+
+    def commit(self) -> None:
+        """Write queued events to the outbox and commit."""
+        wrote_events = bool(self._pending)
+        if self._pending:
+            if self.dialect == "postgresql":
+                # Serialise outbox writers for the short rest of the transaction, so that
+                # event ids become visible in id order and no reader ever skips a gap.
+                self.connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK_KEY}
+                )
+            self.outbox.append(self._pending)
+            self._pending = []
+        self.connection.commit()
+        self._events_committed = self._events_committed or wrote_events

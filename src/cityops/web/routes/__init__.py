@@ -1,0 +1,1 @@
+"""HTTP routes, one module per concern; each route declares the permission it needs."""
