@@ -35,6 +35,23 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say in one line which stores the suite runs on."""
+    if os.environ.get(PG_URL_ENV):
+        return "stores: SQLite and PostgreSQL"
+    if _services_required():
+        return f"stores: PostgreSQL REQUIRED but {PG_URL_ENV} is not set: its tests will fail"
+    return f"stores: SQLite only; PostgreSQL tests skip (set {PG_URL_ENV} or run `make ci`)"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in one line when the PostgreSQL tier was skipped for lack of a server."""
+    if not os.environ.get(PG_URL_ENV) and terminalreporter.stats.get("skipped"):
+        terminalreporter.write_line(
+            f"PostgreSQL tier skipped: no server configured (set {PG_URL_ENV} or run `make ci`)"
+        )
+
+
 def _services_required() -> bool:
     return os.environ.get(REQUIRE_ENV, "") not in ("", "0", "false")
 

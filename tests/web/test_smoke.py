@@ -7,8 +7,11 @@ def test_admin_creates_user_and_sees_it_in_the_audit_log(client, make_user):
     headers = bearer(client, admin)
     created = client.post(
         "/api/v1/users",
-        json={"username": "zhang.san", "password": "a-long-password-1", "grants": [
-            {"role": "intake", "scope": "city"}]},
+        json={
+            "username": "zhang.san",
+            "password": "a-long-password-1",
+            "grants": [{"role": "intake", "scope": "city"}],
+        },
         headers=headers,
     )
     assert created.status_code == 201, created.text

@@ -123,12 +123,14 @@ class EventBus(Generic[TX]):
                     events = tx.outbox.events_after(offset, self._batch_size)
                     if not events:
                         return handled
+                    in_batch = 0
                     for event in events:
                         if subscriber.wants(event):
                             subscriber.handle(event, tx)
-                            handled += 1
+                            in_batch += 1
                     tx.outbox.set_subscriber_offset(subscriber.name, events[-1].id)
                     tx.commit()
+                    handled += in_batch
             except Exception:
                 # The batch rolled back with the offset, so it is retried on the next wake-up.
                 log.exception("subscriber %s failed; will retry", subscriber.name)
