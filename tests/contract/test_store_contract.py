@@ -64,7 +64,6 @@ def test_departments_round_trip_and_update(store, clock):
 def test_unknown_parent_department_is_refused_by_the_store(store, clock):
     with store.unit_of_work() as uow, pytest.raises(DBAPIError):
         uow.departments.add(Department("X", "x", parent_code="MISSING"), clock.now())
-        uow.commit()
 
 
 def test_users_and_grants(store, clock):
@@ -100,7 +99,6 @@ def test_duplicate_username_is_refused(store, clock):
         uow.commit()
     with store.unit_of_work() as uow, pytest.raises(DBAPIError):
         _user(uow, clock)
-        uow.commit()
 
 
 def test_sessions(store, clock):
@@ -207,11 +205,16 @@ def test_a_unit_of_work_left_without_commit_writes_nothing(store, clock):
         _user(uow, clock)
         uow.audit.append(_entry(clock, 1))
         uow.record(UserCreated(username="alice"))
-    with pytest.raises(RuntimeError, match="boom"), store.unit_of_work() as uow:
-        _user(uow, clock, "bob")
-        uow.commit()
-        _user(uow, clock, "carol")
-        raise RuntimeError("boom")
+
+    def commit_bob_then_fail():
+        with store.unit_of_work() as uow:
+            _user(uow, clock, "bob")
+            uow.commit()
+            _user(uow, clock, "carol")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        commit_bob_then_fail()
     with store.unit_of_work(read_only=True) as uow:
         assert [u.username for u in uow.users.list()] == ["bob"]
         assert uow.audit.query(AuditFilter()) == []
