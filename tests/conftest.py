@@ -80,7 +80,8 @@ def postgres_database(worker_id: str) -> Iterator[str]:
     if not base:
         skip_or_fail(f"PostgreSQL tests need {PG_URL_ENV}")
         raise AssertionError("unreachable")
-    name = f"cityops_t_{worker_id}".replace("-", "_")
+    # Unique per process: parallel sessions against one server must not share a database.
+    name = f"cityops_t_{worker_id}_{os.getpid()}".replace("-", "_")
     admin_url = make_url(base).set(database="postgres")
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

@@ -7,6 +7,7 @@ environment at import time.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -100,7 +101,7 @@ class Settings(BaseSettings):
             secret = self.secret_key.get_secret_value() if self.secret_key else ""
             if secret.strip().lower() in KNOWN_WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
                 raise ValueError(
-                    "CITYOPS_SECRET_KEY must be set to a random value of at least "
+                    "CITYOPS_SECRET_KEY: must be set to a random value of at least "
                     f"{MIN_SECRET_LENGTH} characters in production mode "
                     "(or set CITYOPS_MODE=dev for local work)"
                 )
@@ -132,7 +133,8 @@ class Settings(BaseSettings):
 
 
 def mask_url_password(url: str) -> str:
-    """Hide the password in a database URL."""
+    """Hide the password in a database URL (``user:pw@host`` and ``?password=pw`` forms)."""
+    url = re.sub(r"([?&]password=)[^&]*", r"\1********", url, flags=re.IGNORECASE)
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return url
@@ -144,11 +146,19 @@ def mask_url_password(url: str) -> str:
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings from the environment; raise SettingsError with one clear line."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError as SourceError
 
     try:
         return Settings(**overrides)
+    except SourceError as error:
+        # e.g. a list setting that is not valid JSON: "error parsing value for field "x" …"
+        field = str(error).split('"')[1] if str(error).count('"') >= 2 else "settings"
+        raise SettingsError(f"CITYOPS_{field.upper()}: {error}") from None
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        env = f"CITYOPS_{field.upper()}" if first["loc"] else "settings"
-        raise SettingsError(f"{env}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if first["loc"]:
+            field = ".".join(str(p) for p in first["loc"])
+            raise SettingsError(f"CITYOPS_{field.upper()}: {message}") from None
+        # Model-wide rules name their variable at the start of the message.
+        raise SettingsError(message) from None

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from tests.conftest import PASSWORD, bearer
 
 from cityops.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS, Role
 from cityops.auth.scopes import Scope
-from tests.conftest import PASSWORD, bearer
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"

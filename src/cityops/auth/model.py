@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from cityops.auth.permissions import ROLE_PERMISSIONS, Role
-from cityops.auth.scopes import ResourceScope, Scope
+from cityops.auth.scopes import ResourceScope, Scope, division_prefix
 from cityops.kernel.errors import PermissionDenied
 
 
@@ -131,7 +131,7 @@ class Principal:
         ]
         if not matches:
             return None
-        return min(matches, key=lambda g: (g.scope.kind != "city", len(g.scope.code)))
+        return min(matches, key=_breadth)
 
     def can(self, permission: str, resource: ResourceScope | None = None) -> bool:
         """Tell whether the principal holds ``permission`` on ``resource``."""
@@ -148,3 +148,12 @@ class Principal:
             where = "" if resource is None else " in this scope"
             raise PermissionDenied(f"{self.name} lacks permission {permission}{where}")
         return grant
+
+
+def _breadth(grant: Grant) -> tuple[int, int]:
+    """Sort key: the city first, then the division or department covering the most."""
+    if grant.scope.kind == "city":
+        return (0, 0)
+    if grant.scope.kind == "division":
+        return (1, len(division_prefix(grant.scope.code)))
+    return (2, 0)

@@ -15,6 +15,9 @@ from datetime import timedelta
 from cityops.kernel.clock import Clock
 from cityops.kernel.errors import RateLimited
 
+# Past this many tracked accounts/addresses, keys with no failure inside the window are dropped.
+_SWEEP_AT = 10_000
+
 
 class LoginRateLimiter:
     """Refuse sign-in attempts after too many recent failures for an account or an address."""
@@ -39,6 +42,10 @@ class LoginRateLimiter:
         with self._lock:
             for kind, key in self._keys(account, address):
                 times = self._recent(kind, key, now)
+                if not times:
+                    # Forget keys with no recent failures, so the maps cannot grow forever.
+                    self._failures.pop((kind, key), None)
+                    continue
                 if len(times) >= self._limits[kind]:
                     retry = math.ceil(times[0] + self._window.total_seconds() - now)
                     raise RateLimited(
@@ -51,6 +58,8 @@ class LoginRateLimiter:
         """Count one failed attempt against the account and the address."""
         now = self._clock.now().timestamp()
         with self._lock:
+            if len(self._failures) >= _SWEEP_AT:
+                self._sweep(now)
             for kind, key in self._keys(account, address):
                 self._recent(kind, key, now).append(now)
 
@@ -58,6 +67,12 @@ class LoginRateLimiter:
         """Forget the account's failures after a successful sign-in (the address keeps its own)."""
         with self._lock:
             self._failures.pop(("account", account.lower()), None)
+
+    def _sweep(self, now: float) -> None:
+        horizon = now - self._window.total_seconds()
+        stale = [key for key, times in self._failures.items() if not times or times[-1] <= horizon]
+        for key in stale:
+            del self._failures[key]
 
     def _keys(self, account: str, address: str | None) -> list[tuple[str, str]]:
         keys = [("account", account.lower())]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from cityops.kernel.errors import ValidationFailed
 
-_DIVISION_CODE = re.compile(r"^(\d{6}|\d{9}|\d{12}|[0-9A-Z]{15})$")
+_DIVISION_CODE = re.compile(r"^([0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9A-Z]{15})$")
 _DEPARTMENT_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")
 
 

@@ -31,7 +31,7 @@ class PasswordHasher:
             return self._argon2.verify(password_hash or self._dummy_hash, password) and bool(
                 password_hash
             )
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+        except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeError):
             return False
 
     def needs_rehash(self, password_hash: str) -> bool:

@@ -9,6 +9,7 @@ from functools import update_wrapper
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from cityops.auth.model import Principal
 from cityops.bootstrap import Services, bootstrap
@@ -71,6 +72,10 @@ def handle_errors(func: F) -> F:
         except (CityOpsError, SettingsError) as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(2)
+        except OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else "unreachable"
+            click.echo(f"error: cannot use the store: {reason}", err=True)
+            sys.exit(1)
 
     return update_wrapper(wrapper, func)  # type: ignore[return-value]
 

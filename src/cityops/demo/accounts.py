@@ -108,5 +108,8 @@ def _write_credentials(path: Path, credentials: list[DemoCredential]) -> None:
         "# username  role  password",
         *(f"{c.username}  {c.role.value}  {c.password}" for c in credentials),
     ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Created 0600 from the first byte: the passwords are never readable by others.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
     os.chmod(path, 0o600)

@@ -84,8 +84,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_problem_handlers(app)
     for module in (health, session_api, users, departments, apikeys, audit, pages):
         app.include_router(module.router)
-    app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost last: security headers wrap everything, including the 500 answered by
+    # RequestContextMiddleware.
     app.add_middleware(RequestContextMiddleware, trusted_proxies=services.settings.trusted_proxies)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

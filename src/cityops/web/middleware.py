@@ -9,6 +9,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityops.kernel.context import RequestContext, new_request_id, request_context
+from cityops.web.problems import problem
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -45,9 +46,27 @@ class RequestContextMiddleware:
                 ]
             await send(message)
 
+        started_response = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+            await send_with_id(message)
+
         with request_context(context):
             try:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, receive, send_tracking)
+            except Exception:
+                # Answer here, inside the request context, so even a 500 carries the request
+                # id (header and body) and passes through the security-headers middleware.
+                log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+                if started_response:
+                    raise
+                response = problem(
+                    500, "Internal error", "the server failed; the request id helps find why"
+                )
+                await response(scope, receive, send_tracking)
             finally:
                 log.info(
                     "%s %s %s",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +13,6 @@ from cityops.kernel.context import current_context
 from cityops.kernel.errors import CityOpsError, RateLimited, ValidationFailed
 
 PROBLEM_JSON = "application/problem+json"
-log = logging.getLogger(__name__)
 
 
 def problem(
@@ -91,14 +89,9 @@ async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "Internal error", "the server failed; the request id helps find why")
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     """Register the handlers that turn errors into problem+json."""
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(CityOpsError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected)
+    # Unexpected errors are answered by RequestContextMiddleware, inside the request context.

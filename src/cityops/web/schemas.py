@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from cityops.auth.model import ApiKey, Department, User
 from cityops.kernel.audit import AuditEntry
@@ -26,6 +26,16 @@ Name = Annotated[str, _text(100, 1)]
 ScopeText = Annotated[str, _text(64, 1)]
 RoleText = Annotated[str, _text(32, 1)]
 PermissionText = Annotated[str, _text(64, 1)]
+
+
+def _representable_in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is outside years 1–9999 once converted to UTC") from None
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_representable_in_utc)]
 
 
 class Body(BaseModel):
@@ -171,7 +181,7 @@ class ApiKeyCreate(Body):
     name: Name
     permissions: list[PermissionText] = Field(min_length=1, max_length=50)
     scope: ScopeText = "city"
-    expires_at: AwareDatetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class ApiKeyOut(BaseModel):

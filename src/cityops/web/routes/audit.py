@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 
 from cityops.auth.model import Principal
 from cityops.kernel.audit import AuditFilter
-from cityops.web.schemas import AuditEntryOut, AuditPage, EventOut, EventPage
+from cityops.web.schemas import AuditEntryOut, AuditPage, EventOut, EventPage, UtcDatetime
 from cityops.web.security import Require, services_of
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -26,8 +25,8 @@ def read_audit(
     action: FilterText = None,
     object_type: FilterText = None,
     object_id: FilterText = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
