@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import PASSWORD, bearer
 
 from cityops.auth.permissions import Role
 from cityops.auth.scopes import Scope
 from cityops.kernel.audit import AuditFilter
+from tests.conftest import PASSWORD, bearer
+from tests.web.problems import assert_problem, assert_rule
 
-PROBLEM_JSON = "application/problem+json"
 NEW_PASSWORD = "a-long-password-1"
-
-
-def assert_problem(response, status: int) -> dict:
-    """Assert an RFC 9457 problem response with the request id, and return its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    assert body["request_id"] == response.headers["X-Request-ID"]
-    return body
-
-
-def assert_rule(response, field: str, rule: str) -> dict:
-    body = assert_problem(response, 422)
-    assert body["errors"][0]["field"] == field, body
-    assert body["errors"][0]["rule"] == rule, body
-    assert body["errors"][0]["message"]
-    return body
 
 
 class AuditWatch:

@@ -5,26 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from tests.conftest import PASSWORD, bearer
 
 from cityops.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS, Role
 from cityops.auth.scopes import Scope
+from tests.conftest import PASSWORD, bearer
+from tests.web.problems import assert_problem
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
-PROBLEM_JSON = "application/problem+json"
-
-
-def assert_problem(response, status: int) -> dict:
-    """Assert an RFC 9457 problem response with the request id, and return its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    assert body["request_id"] == response.headers["X-Request-ID"]
-    return body
 
 
 def login(client, username: str, password: str = PASSWORD):

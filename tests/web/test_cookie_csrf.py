@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.conftest import PASSWORD
 
 from cityops.auth.model import RoleGrant
 from cityops.auth.permissions import Role
 from cityops.auth.scopes import Scope
 from cityops.web.security import CSRF_COOKIE, SESSION_COOKIE
+from tests.conftest import PASSWORD
 
 CSRF_INPUT = re.compile(r'<input type="hidden" name="csrf_token" value="([0-9a-f]{64})">')
 PROBLEM_JSON = "application/problem+json"

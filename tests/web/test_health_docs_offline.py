@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import PASSWORD
 
 from cityops.auth.permissions import Role
 from cityops.bootstrap import bootstrap
 from cityops.settings import Settings
 from cityops.web.app import create_app
+from tests.conftest import PASSWORD
 
 STATIC = Path(str(resources.files("cityops.web").joinpath("static")))
 PROBLEM_JSON = "application/problem+json"

@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
-from tests.conftest import PASSWORD
 
 from cityops.auth.permissions import Role
 from cityops.bootstrap import bootstrap
 from cityops.settings import Settings
 from cityops.web.app import create_app
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,5 @@
-from tests.conftest import bearer
-
 from cityops.auth.permissions import Role
+from tests.conftest import bearer
 
 
 def test_admin_creates_user_and_sees_it_in_the_audit_log(client, make_user):
