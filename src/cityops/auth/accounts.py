@@ -59,15 +59,13 @@ class AccountService:
 
     def list_departments(self, principal: Principal) -> list[Department]:
         """Return every department."""
-        if not principal.has_anywhere("departments:read"):
-            principal.authorize("departments:read")
+        principal.require_somewhere("departments:read")
         with self._unit_of_work(read_only=True) as uow:
             return uow.departments.list()
 
     def get_department(self, principal: Principal, code: str) -> Department:
         """Return one department or raise NotFound."""
-        if not principal.has_anywhere("departments:read"):
-            principal.authorize("departments:read")
+        principal.require_somewhere("departments:read")
         with self._unit_of_work(read_only=True) as uow:
             return self._department(uow, code)
 
@@ -150,8 +148,7 @@ class AccountService:
 
     def list_users(self, principal: Principal) -> list[User]:
         """Return the users the principal may read (all, for a city-wide reader)."""
-        if not principal.has_anywhere("users:read"):
-            principal.authorize("users:read")
+        principal.require_somewhere("users:read")
         with self._unit_of_work(read_only=True) as uow:
             users = uow.users.list()
             return [u for u in users if principal.can("users:read", self._user_scope(uow, u))]

@@ -141,6 +141,11 @@ class Principal:
         """Tell whether the principal holds ``permission`` in at least one scope."""
         return any(permission in g.permissions for g in self.grants)
 
+    def require_somewhere(self, permission: str) -> None:
+        """Raise PermissionDenied unless ``permission`` is held in at least one scope."""
+        if not self.has_anywhere(permission):
+            raise PermissionDenied(f"{self.name} lacks permission {permission}")
+
     def authorize(self, permission: str, resource: ResourceScope | None = None) -> Grant:
         """Return the grant that allows the action, or raise PermissionDenied."""
         grant = self.grant_for(permission, resource)

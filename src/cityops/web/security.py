@@ -121,8 +121,8 @@ class Require:
         principal = authenticate(request)
         if principal is None:
             raise AuthenticationFailed("sign in, or send a bearer token or an X-API-Key")
-        if self.permission is not None and not principal.has_anywhere(self.permission):
-            raise PermissionDenied(f"{principal.name} lacks permission {self.permission}")
+        if self.permission is not None:
+            principal.require_somewhere(self.permission)
         return principal
 
     def __repr__(self) -> str:
