@@ -18,6 +18,9 @@ from cityops.auth.audit import AuditReader
 from cityops.auth.ratelimit import LoginRateLimiter
 from cityops.auth.secrets import PasswordHasher
 from cityops.auth.signin import SignInService
+from cityops.geo.divisions import DivisionService
+from cityops.geo.locate import LocationService
+from cityops.geo.responsibility import ResponsibilityService
 from cityops.kernel.bus import EventBus
 from cityops.kernel.clock import Clock, SystemClock
 from cityops.settings import Settings
@@ -39,6 +42,9 @@ class Services:
     signin: SignInService
     api_keys: ApiKeyService
     audit: AuditReader
+    divisions: DivisionService
+    locations: LocationService
+    responsibility: ResponsibilityService
     secret_key: str = field(repr=False)
 
     def close(self) -> None:
@@ -82,6 +88,9 @@ def bootstrap(
         ),
         api_keys=ApiKeyService(store.unit_of_work, clock),
         audit=AuditReader(store.unit_of_work),
+        divisions=DivisionService(store.unit_of_work, clock),
+        locations=LocationService(store.unit_of_work),
+        responsibility=ResponsibilityService(store.unit_of_work, clock),
         secret_key=resolve_secret_key(settings),
     )
 

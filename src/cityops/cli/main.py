@@ -7,7 +7,7 @@ import json
 import click
 
 import cityops
-from cityops.cli import apikeys, audit, db, demo, serve, users
+from cityops.cli import apikeys, audit, db, demo, geo, serve, users
 from cityops.cli.context import AppContext, handle_errors, pass_app
 
 
@@ -45,6 +45,7 @@ cli.add_command(users.departments)
 cli.add_command(apikeys.apikeys)
 cli.add_command(audit.audit)
 cli.add_command(demo.demo)
+cli.add_command(geo.geo)
 
 
 def main() -> None:

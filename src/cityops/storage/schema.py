@@ -6,12 +6,16 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
+    text,
 )
 
 from cityops.storage.types import BigId, UtcDateTime
@@ -127,3 +131,99 @@ subscriber_offsets = Table(
 
 # Tables whose rows are never updated or deleted (enforced by triggers in the migrations).
 APPEND_ONLY_TABLES = ("audit_log",)
+
+# -- geography (issue 4) ----------------------------------------------------------------------
+
+divisions = Table(
+    "divisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("code", String(15), nullable=False),
+    Column("level", String(12), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("parent_code", String(15), nullable=True),
+    Column("geometry", LargeBinary, nullable=False),  # WKB, lon/lat
+    Column("min_lon", Float, nullable=False),
+    Column("min_lat", Float, nullable=False),
+    Column("max_lon", Float, nullable=False),
+    Column("max_lat", Float, nullable=False),
+    Column("area_m2", Float, nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_to", UtcDateTime, nullable=True),
+    Index(None, "code", "valid_to"),
+    Index(None, "level", "parent_code"),
+    Index(
+        "uq_divisions_current_code",
+        "code",
+        unique=True,
+        sqlite_where=text("valid_to IS NULL"),
+        postgresql_where=text("valid_to IS NULL"),
+    ),
+)
+
+grid_workers = Table(
+    "grid_workers",
+    metadata,
+    Column("grid_code", String(15), primary_key=True),
+    Column("username", String(64), ForeignKey("users.username"), primary_key=True),
+    Column("assigned_at", UtcDateTime, nullable=False),
+)
+
+grid_assignments = Table(
+    "grid_assignments",
+    metadata,
+    Column("grid_code", String(15), primary_key=True),
+    # "matter" (a GB/T 47678.5 matter class code) or "department" (a department code)
+    Column("key_kind", String(12), primary_key=True),
+    Column("key", String(32), primary_key=True),
+    Column("unit_code", String(32), ForeignKey("departments.code"), nullable=False),
+    Column("assigned_at", UtcDateTime, nullable=False),
+)
+
+components = Table(
+    "components",
+    metadata,
+    Column("id", String(17), primary_key=True),  # 管理部件标识码
+    Column("class_code", String(5), nullable=False),
+    Column("name", String(30), nullable=False),
+    Column("division_code", String(6), nullable=False),
+    Column("grid_code", String(15), nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("department_code", String(18), nullable=False),  # 主管部门代码
+    Column("department_name", String(100), nullable=False),
+    Column("owner_code", String(18), nullable=True),
+    Column("owner_name", String(100), nullable=True),
+    Column("maintainer_code", String(18), nullable=True),
+    Column("maintainer_name", String(100), nullable=True),
+    Column("street_code", String(9), nullable=True),
+    Column("street_name", String(50), nullable=True),
+    Column("community_code", String(12), nullable=True),
+    Column("community_name", String(50), nullable=True),
+    Column("initial_date", Date, nullable=False),
+    Column("change_date", Date, nullable=True),
+    Column("data_source", String(30), nullable=True),
+    Column("note", String(1000), nullable=True),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "class_code"),
+    Index(None, "grid_code"),
+    Index(None, "lon", "lat"),
+)
+
+places = Table(
+    "places",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False),  # road, address, poi
+    Column("name", String(100), nullable=False),
+    Column("aliases", JSON, nullable=False),
+    Column(
+        "geometry", LargeBinary, nullable=False
+    ),  # WKB: point for addresses/POIs, lines for roads
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("source_key", String(64), nullable=False, unique=True),
+    Index(None, "name"),
+)

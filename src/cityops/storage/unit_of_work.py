@@ -13,6 +13,10 @@ from cityops.storage.engine import WRITE_OPTION
 from cityops.storage.repositories.accounts import SqlDepartmentRepository, SqlUserRepository
 from cityops.storage.repositories.audit import SqlAuditLog
 from cityops.storage.repositories.credentials import SqlApiKeyRepository, SqlSessionRepository
+from cityops.storage.repositories.geography import (
+    SqlDivisionRepository,
+    SqlGridAssignmentRepository,
+)
 from cityops.storage.repositories.outbox import SqlOutbox
 
 if TYPE_CHECKING:
@@ -101,6 +105,16 @@ class SqlUnitOfWork:
     def sessions(self) -> SqlSessionRepository:
         """Sign-in sessions."""
         return SqlSessionRepository(self.connection)
+
+    @cached_property
+    def divisions(self) -> SqlDivisionRepository:
+        """Divisions and grids, with history."""
+        return SqlDivisionRepository(self.connection)
+
+    @cached_property
+    def grid_assignments(self) -> SqlGridAssignmentRepository:
+        """Grid workers and responsible units."""
+        return SqlGridAssignmentRepository(self.connection)
 
     @cached_property
     def audit(self) -> SqlAuditLog:

@@ -16,7 +16,16 @@ from cityops.bootstrap import Services, bootstrap
 from cityops.settings import Settings, load_settings
 from cityops.web.middleware import RequestContextMiddleware
 from cityops.web.problems import install_problem_handlers
-from cityops.web.routes import apikeys, audit, departments, health, pages, session_api, users
+from cityops.web.routes import (
+    apikeys,
+    audit,
+    departments,
+    geo,
+    health,
+    pages,
+    session_api,
+    users,
+)
 
 # Pages and the docs load only what this server serves: the "offline" promise, enforced.
 CONTENT_SECURITY_POLICY = (
@@ -82,7 +91,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.templates = Jinja2Templates(directory=str(package.joinpath("templates")))
     app.mount("/static", StaticFiles(directory=str(package.joinpath("static"))), name="static")
     install_problem_handlers(app)
-    for module in (health, session_api, users, departments, apikeys, audit, pages):
+    for module in (health, session_api, users, departments, apikeys, audit, geo, pages):
         app.include_router(module.router)
     # Outermost last: security headers wrap everything, including the 500 answered by
     # RequestContextMiddleware.

@@ -1,0 +1,181 @@
+"""Who answers for a grid: its grid workers (网格员) and its units per matter or department."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cityops.auth.audit import make_entry
+from cityops.auth.model import Grant, Principal
+from cityops.auth.permissions import Role
+from cityops.auth.scopes import ResourceScope
+from cityops.geo.codes import Level
+from cityops.geo.events import GridAssignmentChanged
+from cityops.geo.ports import GeoUnitOfWork
+from cityops.kernel.clock import Clock
+from cityops.kernel.errors import Conflict, NotFound, ValidationFailed
+from cityops.kernel.uow import UnitOfWorkFactory
+
+KEY_KINDS = ("matter", "department")
+
+
+@dataclass(frozen=True, slots=True)
+class GridResponsibility:
+    """A grid's workers and its responsible units by matter class and by department."""
+
+    grid_code: str
+    workers: tuple[str, ...]
+    by_matter: dict[str, str]
+    by_department: dict[str, str]
+
+    def unit_for(self, matter_code: str | None, department_code: str | None) -> str | None:
+        """Return the responsible unit: by matter class first, then by department."""
+        if matter_code and matter_code in self.by_matter:
+            return self.by_matter[matter_code]
+        if department_code and department_code in self.by_department:
+            return self.by_department[department_code]
+        return None
+
+    def as_json(self) -> dict[str, object]:
+        """Return JSON-ready data."""
+        return {
+            "grid_code": self.grid_code,
+            "workers": list(self.workers),
+            "by_matter": dict(sorted(self.by_matter.items())),
+            "by_department": dict(sorted(self.by_department.items())),
+        }
+
+
+class ResponsibilityService:
+    """Assign grid workers and responsible units; every change is audited."""
+
+    def __init__(self, unit_of_work: UnitOfWorkFactory[GeoUnitOfWork], clock: Clock) -> None:
+        self._unit_of_work = unit_of_work
+        self._clock = clock
+
+    def get(self, principal: Principal, grid_code: str) -> GridResponsibility:
+        """Return a grid's workers and responsible units."""
+        principal.require_somewhere("geo:read")
+        with self._unit_of_work(read_only=True) as uow:
+            self._grid(uow, grid_code)
+            return _responsibility(uow, grid_code)
+
+    def grids_of(self, principal: Principal, username: str) -> list[str]:
+        """Return the grids a worker is assigned to."""
+        principal.require_somewhere("geo:read")
+        with self._unit_of_work(read_only=True) as uow:
+            return uow.grid_assignments.grids_of_worker(username)
+
+    def assign_worker(
+        self, principal: Principal, grid_code: str, username: str, *, remove: bool = False
+    ) -> GridResponsibility:
+        """Add (or remove) a grid worker; the user must hold the patroller role."""
+        with self._unit_of_work() as uow:
+            self._grid(uow, grid_code)
+            grant = principal.authorize("geo:write", ResourceScope(division_code=grid_code))
+            user = uow.users.get(username)
+            if user is None:
+                raise ValidationFailed.single("username", "user_exists", f"no user {username}")
+            if not remove and not any(g.role is Role.PATROLLER for g in user.grants):
+                raise ValidationFailed.single(
+                    "username", "patroller_role", f"{username} does not hold the patroller role"
+                )
+            before = _responsibility(uow, grid_code)
+            changed = (
+                uow.grid_assignments.remove_worker(grid_code, user.username)
+                if remove
+                else uow.grid_assignments.add_worker(grid_code, user.username, self._clock.now())
+            )
+            if not changed:
+                verb = "is not" if remove else "is already"
+                raise Conflict(f"{username} {verb} a worker of grid {grid_code}")
+            after = _responsibility(uow, grid_code)
+            self._audit(
+                uow,
+                principal,
+                grant,
+                "geo.worker_" + ("remove" if remove else "add"),
+                before,
+                after,
+            )
+            uow.record(GridAssignmentChanged(grid_code=grid_code, change="workers"))
+            uow.commit()
+        return after
+
+    def set_unit(
+        self,
+        principal: Principal,
+        grid_code: str,
+        *,
+        key_kind: str,
+        key: str,
+        unit_code: str | None,
+    ) -> GridResponsibility:
+        """Set (or clear, with None) the unit responsible in a grid for a matter or department."""
+        if key_kind not in KEY_KINDS:
+            raise ValidationFailed.single(
+                "key_kind", "one_of", f"must be one of {', '.join(KEY_KINDS)}"
+            )
+        with self._unit_of_work() as uow:
+            self._grid(uow, grid_code)
+            grant = principal.authorize("geo:write", ResourceScope(division_code=grid_code))
+            _check_key(uow, key_kind, key)
+            if unit_code is not None and uow.departments.get(unit_code) is None:
+                raise ValidationFailed.single(
+                    "unit_code", "department_exists", f"no department {unit_code}"
+                )
+            before = _responsibility(uow, grid_code)
+            uow.grid_assignments.set_unit(grid_code, key_kind, key, unit_code, self._clock.now())
+            after = _responsibility(uow, grid_code)
+            self._audit(uow, principal, grant, "geo.unit_set", before, after)
+            uow.record(GridAssignmentChanged(grid_code=grid_code, change="units"))
+            uow.commit()
+        return after
+
+    def _audit(
+        self,
+        uow: GeoUnitOfWork,
+        principal: Principal,
+        grant: Grant,
+        action: str,
+        before: GridResponsibility,
+        after: GridResponsibility,
+    ) -> None:
+        uow.audit.append(
+            make_entry(
+                self._clock,
+                principal,
+                grant,
+                action=action,
+                object_type="grid",
+                object_id=after.grid_code,
+                before=before.as_json(),
+                after=after.as_json(),
+            )
+        )
+
+    @staticmethod
+    def _grid(uow: GeoUnitOfWork, grid_code: str) -> None:
+        found = uow.divisions.current(grid_code)
+        if found is None or found.level is not Level.GRID:
+            raise NotFound(f"no grid {grid_code}")
+
+
+def _check_key(uow: GeoUnitOfWork, key_kind: str, key: str) -> None:
+    if key_kind == "department":
+        if uow.departments.get(key) is None:
+            raise ValidationFailed.single("key", "department_exists", f"no department {key}")
+        return
+    from cityops.catalog.reference import check_class_code, matter_class
+
+    check_class_code(key, field="key")
+    matter_class(key)
+
+
+def _responsibility(uow: GeoUnitOfWork, grid_code: str) -> GridResponsibility:
+    units = uow.grid_assignments.units(grid_code)
+    return GridResponsibility(
+        grid_code=grid_code,
+        workers=tuple(uow.grid_assignments.workers(grid_code)),
+        by_matter={key: unit for (kind, key), unit in units.items() if kind == "matter"},
+        by_department={key: unit for (kind, key), unit in units.items() if kind == "department"},
+    )
