@@ -18,8 +18,10 @@ from cityops.auth.audit import AuditReader
 from cityops.auth.ratelimit import LoginRateLimiter
 from cityops.auth.secrets import PasswordHasher
 from cityops.auth.signin import SignInService
+from cityops.catalog.components import ComponentService
 from cityops.geo.divisions import DivisionService
 from cityops.geo.locate import LocationService
+from cityops.geo.places import GazetteerService
 from cityops.geo.responsibility import ResponsibilityService
 from cityops.kernel.bus import EventBus
 from cityops.kernel.clock import Clock, SystemClock
@@ -45,6 +47,8 @@ class Services:
     divisions: DivisionService
     locations: LocationService
     responsibility: ResponsibilityService
+    components: ComponentService
+    gazetteer: GazetteerService
     secret_key: str = field(repr=False)
 
     def close(self) -> None:
@@ -73,6 +77,7 @@ def bootstrap(
         per_address=settings.login_max_failures_per_address,
         window=timedelta(seconds=settings.login_failure_window_seconds),
     )
+    locations = LocationService(store.unit_of_work)
     return Services(
         settings=settings,
         clock=clock,
@@ -89,8 +94,10 @@ def bootstrap(
         api_keys=ApiKeyService(store.unit_of_work, clock),
         audit=AuditReader(store.unit_of_work),
         divisions=DivisionService(store.unit_of_work, clock),
-        locations=LocationService(store.unit_of_work),
+        locations=locations,
         responsibility=ResponsibilityService(store.unit_of_work, clock),
+        components=ComponentService(store.unit_of_work, clock, locations.placer),
+        gazetteer=GazetteerService(store.unit_of_work, clock, locations),
         secret_key=resolve_secret_key(settings),
     )
 

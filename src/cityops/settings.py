@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -78,6 +79,13 @@ class Settings(BaseSettings):
         le=60,
         description="How often the event bus checks the outbox for others' events.",
     )
+    map_tile_url: str | None = Field(
+        None,
+        description="Map tile URL template with {z}, {x} and {y}; none draws on a plain ground.",
+    )
+    map_tile_attribution: str = Field(
+        "", max_length=300, description="Text shown on the map for the tiles' source."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -93,6 +101,24 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("must start with sqlite: or postgresql+psycopg:")
+        return value
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if any(part not in value for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("must contain {z}, {x} and {y}")
+        if "{s}" in value:
+            raise ValueError("{s} (several tile hosts) is not supported: name one host")
+        if any(c.isspace() or c in "\"'<>;," for c in value):
+            raise ValueError("must not contain spaces, quotes, <, >, ; or ,")
+        if value.startswith("/") and not value.startswith("//"):
+            return value  # a path on this server (e.g. behind the same reverse proxy)
+        if tile_origin(value) is None:
+            raise ValueError("must be an http(s)://host[:port]/… URL or a path starting with /")
         return value
 
     @model_validator(mode="after")
@@ -113,6 +139,11 @@ class Settings(BaseSettings):
         return self.mode == "production" if self.cookie_secure is None else self.cookie_secure
 
     @property
+    def map_tile_origin(self) -> str | None:
+        """The origin map tiles come from when it is not this server's (for the CSP)."""
+        return tile_origin(self.map_tile_url) if self.map_tile_url else None
+
+    @property
     def zone(self) -> ZoneInfo:
         """The display time zone."""
         return ZoneInfo(self.timezone)
@@ -130,6 +161,33 @@ class Settings(BaseSettings):
                 value = str(value)
             shown[name] = value
         return shown
+
+
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+
+
+def tile_origin(url: str) -> str | None:
+    """Return ``scheme://host[:port]`` of an absolute http(s) URL, or None for anything else.
+
+    The result goes into a Content-Security-Policy header, so only plain host names, IPv4
+    addresses and bracketed IPv6 addresses pass.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or parts.username or parts.password:
+        return None
+    if ":" in host:
+        if not re.fullmatch(r"[0-9a-f:.]+", host):
+            return None
+        host = f"[{host}]"
+    elif not _HOST.match(host):
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 def mask_url_password(url: str) -> str:

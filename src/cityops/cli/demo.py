@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cityops.cli.context import AppContext, handle_errors, pass_app
-from cityops.demo.accounts import load_demo_accounts
+from cityops.demo.load import load_demo
 from cityops.storage import migrate
 
 
@@ -29,7 +29,12 @@ def load(app: AppContext) -> None:
     services = app.services(require_migrated=False)
     migrate.upgrade(services.store.engine)
     credentials_file = Path(settings.data_dir) / "demo-credentials.txt"
-    credentials = load_demo_accounts(services.accounts, credentials_file)
+    summary = load_demo(services, credentials_file)
+    click.echo(
+        f"Demo city 黄浦区 (310101): {summary.grids} unit grids "
+        f"({summary.divisions_created} divisions new, {summary.divisions_unchanged} unchanged), "
+        f"{summary.components} components, {summary.places} places"
+    )
     click.echo(f"Demo accounts (also in {credentials_file}):")
-    for credential in credentials:
+    for credential in summary.credentials:
         click.echo(f"  {credential.username:<12} {credential.role.value:<20} {credential.password}")

@@ -7,7 +7,7 @@ import json
 import click
 
 import cityops
-from cityops.cli import apikeys, audit, db, demo, geo, serve, users
+from cityops.cli import apikeys, audit, components, db, demo, geo, serve, users
 from cityops.cli.context import AppContext, handle_errors, pass_app
 
 
@@ -46,6 +46,8 @@ cli.add_command(apikeys.apikeys)
 cli.add_command(audit.audit)
 cli.add_command(demo.demo)
 cli.add_command(geo.geo)
+cli.add_command(components.components)
+cli.add_command(components.places)
 
 
 def main() -> None:

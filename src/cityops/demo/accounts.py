@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,15 @@ class DemoCredential:
     password: str
 
 
-def load_demo_accounts(accounts: AccountService, credentials_file: Path) -> list[DemoCredential]:
+DemoUser = tuple[str, Role, str, Scope, str]  # username, role, department, scope, display name
+
+
+def load_demo_accounts(
+    accounts: AccountService,
+    credentials_file: Path,
+    extra_users: Sequence[DemoUser] = (),
+    extra_departments: Sequence[tuple[str, str, str]] = (),
+) -> list[DemoCredential]:
     """Create the demo departments and users if missing; return every demo credential.
 
     Idempotent: passwords already written to ``credentials_file`` are kept; an account whose
@@ -64,9 +73,13 @@ def load_demo_accounts(accounts: AccountService, credentials_file: Path) -> list
     for code, name in DEPARTMENTS:
         if code not in existing:
             accounts.create_department(system, code=code, name=name, parent_code="GOV")
+    for code, name, parent in extra_departments:
+        if code not in existing:
+            accounts.create_department(system, code=code, name=name, parent_code=parent)
     known = _read_credentials(credentials_file)
     credentials: list[DemoCredential] = []
-    for username, role, department, scope in DEMO_USERS:
+    users = [(u, r, d, s, f"演示{ROLE_LABELS_ZH[r]}") for u, r, d, s in DEMO_USERS]
+    for username, role, department, scope, display_name in [*users, *extra_users]:
         password = known.get(username)
         try:
             accounts.get_user(system, username)
@@ -79,7 +92,7 @@ def load_demo_accounts(accounts: AccountService, credentials_file: Path) -> list
                 system,
                 username=username,
                 password=password,
-                display_name=f"演示{ROLE_LABELS_ZH[role]}",
+                display_name=display_name,
                 department_code=department,
                 grants=[RoleGrant(role, scope)],
             )

@@ -33,12 +33,32 @@ _M_PER_DEG = 111_320.0
 
 # Real road names of 黄浦区, placed on generated lines (west → east, north → south).
 NORTH_SOUTH_ROADS = (
-    "瑞金二路", "重庆南路", "黄陂南路", "西藏中路", "云南中路", "浙江中路", "福建中路",
-    "河南中路", "江西中路", "四川中路", "中山东一路",
+    "瑞金二路",
+    "重庆南路",
+    "黄陂南路",
+    "西藏中路",
+    "云南中路",
+    "浙江中路",
+    "福建中路",
+    "河南中路",
+    "江西中路",
+    "四川中路",
+    "中山东一路",
 )
 EAST_WEST_ROADS = (
-    "北京东路", "南京东路", "九江路", "福州路", "延安东路", "金陵东路", "人民路", "方浜中路",
-    "复兴东路", "淮海中路", "建国东路", "徐家汇路", "中山南一路",
+    "北京东路",
+    "南京东路",
+    "九江路",
+    "福州路",
+    "延安东路",
+    "金陵东路",
+    "人民路",
+    "方浜中路",
+    "复兴东路",
+    "淮海中路",
+    "建国东路",
+    "徐家汇路",
+    "中山南一路",
 )
 
 
@@ -68,8 +88,11 @@ def load_boundary() -> tuple[str, str, str | None, BaseGeometry]:
     data = json.loads(_read_data("huangpu-310101.geojson"))
     feature = data["features"][0]
     props = feature["properties"]
-    return props["code"], props["name"], props.get("parent_code"), shapely.geometry.shape(
-        feature["geometry"]
+    return (
+        props["code"],
+        props["name"],
+        props.get("parent_code"),
+        shapely.geometry.shape(feature["geometry"]),
     )
 
 
@@ -99,8 +122,12 @@ def partition(polygon: BaseGeometry, count: int, rng: np.random.Generator) -> li
     # only for convex parents, so fall back to the previous seed when one leaves.
     for _ in range(6):
         cells = _voronoi_cells(polygon, seeds)
-        moved = np.array([c.centroid.coords[0] if not c.is_empty else s for c, s in
-                          zip(cells, seeds, strict=True)])
+        moved = np.array(
+            [
+                c.centroid.coords[0] if not c.is_empty else s
+                for c, s in zip(cells, seeds, strict=True)
+            ]
+        )
         inside = shapely.contains_xy(polygon, moved[:, 0], moved[:, 1])
         seeds = np.where(inside[:, None], moved, seeds)
     return _voronoi_cells(polygon, seeds)
@@ -128,9 +155,9 @@ def _polygonal(geometry: BaseGeometry) -> BaseGeometry:
     return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
 
-def _lattice_cells(area: BaseGeometry, dx: float, dy: float, x0: float, y0: float) -> list[
-    tuple[int, int, BaseGeometry]
-]:
+def _lattice_cells(
+    area: BaseGeometry, dx: float, dy: float, x0: float, y0: float
+) -> list[tuple[int, int, BaseGeometry]]:
     min_x, min_y, max_x, max_y = area.bounds
     first_col = math.floor((min_x - x0) / dx)
     last_col = math.floor((max_x - x0) / dx)
@@ -139,8 +166,9 @@ def _lattice_cells(area: BaseGeometry, dx: float, dy: float, x0: float, y0: floa
     cells = []
     for row in range(first_row, last_row + 1):
         for col in range(first_col, last_col + 1):
-            box = shapely.box(x0 + col * dx, y0 + row * dy, x0 + (col + 1) * dx,
-                              y0 + (row + 1) * dy)
+            box = shapely.box(
+                x0 + col * dx, y0 + row * dy, x0 + (col + 1) * dx, y0 + (row + 1) * dy
+            )
             piece = _polygonal(shapely.intersection(box, area))
             if not piece.is_empty:
                 cells.append((row, col, piece))
@@ -190,32 +218,43 @@ def generate() -> DemoCity:
     x0, y0 = boundary.bounds[0], boundary.bounds[1]
     sliver = SLIVER_M2 / (m_per_deg_lon * _M_PER_DEG)
 
-    street_shapes = _assign_west_to_east(partition(boundary, len(streets_rows), rng),
-                                         streets_rows)
+    street_shapes = _assign_west_to_east(partition(boundary, len(streets_rows), rng), streets_rows)
     streets, communities, grids = [], [], []
     index = 1
     for street_row in streets_rows:
         street_shape = street_shapes[street_row["code"]]
-        streets.append(DivisionInput(index, street_row["code"], street_row["name"], code,
-                                     street_shape))
+        streets.append(
+            DivisionInput(index, street_row["code"], street_row["name"], code, street_shape)
+        )
         index += 1
         members = communities_by_street[street_row["code"]]
-        community_shapes = _assign_west_to_east(partition(street_shape, len(members), rng),
-                                                members)
+        community_shapes = _assign_west_to_east(partition(street_shape, len(members), rng), members)
         for community_row in members:
             community_shape = community_shapes[community_row["code"]]
-            communities.append(DivisionInput(index, community_row["code"], community_row["name"],
-                                             street_row["code"], community_shape))
+            communities.append(
+                DivisionInput(
+                    index,
+                    community_row["code"],
+                    community_row["name"],
+                    street_row["code"],
+                    community_shape,
+                )
+            )
             index += 1
             cells = _merge_slivers(_lattice_cells(community_shape, dx, dy, x0, y0), sliver)
             # Numbered west to east, then north to south, within the community (DB11 rule).
             cells.sort(key=lambda c: (-c[0], c[1]))
             for sequence, (_row, _col, piece) in enumerate(cells, start=1):
                 grid_code = f"{community_row['code']}{sequence:03d}"
-                grids.append(DivisionInput(index, grid_code,
-                                           f"{community_row['name'].removesuffix('居委会')}"
-                                           f"第{sequence}网格",
-                                           community_row["code"], piece))
+                grids.append(
+                    DivisionInput(
+                        index,
+                        grid_code,
+                        f"{community_row['name'].removesuffix('居委会')}第{sequence}网格",
+                        community_row["code"],
+                        piece,
+                    )
+                )
                 index += 1
     city = DemoCity(district, streets, communities, grids, make_roads(boundary), m_per_deg_lon)
     city.street_names = {r["code"]: r["name"] for r in streets_rows}
@@ -252,8 +291,9 @@ def _longest(geometry: BaseGeometry) -> LineString:
     return max(parts, key=lambda p: p.length)
 
 
-def points_along(line: LineString, spacing_m: float, m_per_deg_lon: float,
-                 offset_m: float = 0.0) -> list[Point]:
+def points_along(
+    line: LineString, spacing_m: float, m_per_deg_lon: float, offset_m: float = 0.0
+) -> list[Point]:
     """Return points every ``spacing_m`` metres along a line (an equirectangular measure)."""
     (x1, y1), (x2, y2) = line.coords[0], line.coords[-1]
     length_m = math.hypot((x2 - x1) * m_per_deg_lon, (y2 - y1) * _M_PER_DEG)
@@ -270,8 +310,15 @@ def points_along(line: LineString, spacing_m: float, m_per_deg_lon: float,
 def as_features(items: list[DivisionInput], level: str) -> list[dict[str, Any]]:
     """Return inputs as GeoJSON features (for export or inspection)."""
     return [
-        {"type": "Feature", "geometry": shapely.geometry.mapping(i.geometry),
-         "properties": {"code": i.code, "name": i.name, "parent_code": i.parent_code,
-                        "level": level}}
+        {
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(i.geometry) if i.geometry is not None else None,
+            "properties": {
+                "code": i.code,
+                "name": i.name,
+                "parent_code": i.parent_code,
+                "level": level,
+            },
+        }
         for i in items
     ]

@@ -66,7 +66,9 @@ def _other_problem(
         return "name", "required", "every division needs a name"
     if len(name) > MAX_NAME:
         return "name", "max_length", f"at most {MAX_NAME} characters"
-    if item.parent_code is not None and item.parent_code not in known:
+    # A city may hold only its own district: the levels above need not be stored.
+    needs_parent = level in (Level.STREET, Level.COMMUNITY, Level.GRID)
+    if needs_parent and item.parent_code is not None and item.parent_code not in known:
         return (
             "parent_code",
             "parent_exists",

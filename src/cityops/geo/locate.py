@@ -67,6 +67,25 @@ class LocationService:
         """Return just the grid id of each point (for bulk jobs and benchmarks)."""
         return self._current().locator.locate(lons, lats)
 
+    def placer(
+        self, lons: Sequence[float], lats: Sequence[float]
+    ) -> list[tuple[str | None, tuple[str, str] | None, tuple[str, str] | None]]:
+        """Return (grid, (community code, name), (street code, name)) of each point."""
+        snapshot = self._current()
+        found = []
+        for code in snapshot.locator.locate(lons, lats):
+            location = self._location(code, snapshot.names)
+            found.append(
+                (
+                    location.grid_id,
+                    (location.community.code, location.community.name)
+                    if location.community
+                    else None,
+                    (location.street.code, location.street.name) if location.street else None,
+                )
+            )
+        return found
+
     def locate_at(self, principal: Principal, lon: float, lat: float, when: datetime) -> Location:
         """Return where a point fell at ``when`` (old cases keep the grid they were filed in)."""
         principal.require_somewhere("geo:read")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cityops.auth.audit import make_entry
 from cityops.auth.model import Grant, Principal
 from cityops.auth.permissions import Role
 from cityops.auth.scopes import ResourceScope
+from cityops.catalog.reference import check_matter_class
 from cityops.geo.codes import Level
 from cityops.geo.events import GridAssignmentChanged
 from cityops.geo.ports import GeoUnitOfWork
@@ -131,6 +133,65 @@ class ResponsibilityService:
             uow.commit()
         return after
 
+    def bulk_assign(
+        self,
+        principal: Principal,
+        *,
+        workers: Sequence[tuple[str, str]] = (),
+        units: Sequence[tuple[str, str, str, str]] = (),
+    ) -> int:
+        """Add many (grid, username) workers and (grid, kind, key, unit) units in one go.
+
+        Existing assignments are kept; returns how many were added. For loaders (the demo
+        city, a migration from another platform): checks are the same as one at a time.
+        """
+        added = 0
+        now = self._clock.now()
+        with self._unit_of_work() as uow:
+            grant = principal.authorize("geo:write")
+            grids = {g for g, _ in workers} | {u[0] for u in units}
+            current = {g.code for g in uow.divisions.list_current(level=Level.GRID)}
+            missing = sorted(grids - current)
+            if missing:
+                raise NotFound(
+                    f"no grid {missing[0]}"
+                    + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                )
+            for username in sorted({u for _, u in workers}):
+                user = uow.users.get(username)
+                if user is None or not any(g.role is Role.PATROLLER for g in user.grants):
+                    raise ValidationFailed.single(
+                        "username", "patroller_role", f"{username} is not a patroller"
+                    )
+            for grid_code, username in workers:
+                added += uow.grid_assignments.add_worker(grid_code, username, now)
+            for grid_code, key_kind, key, unit_code in units:
+                if key_kind not in KEY_KINDS:
+                    raise ValidationFailed.single("key_kind", "one_of", ", ".join(KEY_KINDS))
+                _check_key(uow, key_kind, key)
+                if uow.grid_assignments.units(grid_code).get((key_kind, key)) != unit_code:
+                    if uow.departments.get(unit_code) is None:
+                        raise ValidationFailed.single(
+                            "unit_code", "department_exists", f"no department {unit_code}"
+                        )
+                    uow.grid_assignments.set_unit(grid_code, key_kind, key, unit_code, now)
+                    added += 1
+            if added:
+                uow.audit.append(
+                    make_entry(
+                        self._clock,
+                        principal,
+                        grant,
+                        action="geo.bulk_assign",
+                        object_type="grid",
+                        object_id="*",
+                        after={"workers": len(workers), "units": len(units), "added": added},
+                    )
+                )
+                uow.record(GridAssignmentChanged(grid_code="*", change="bulk"))
+            uow.commit()
+        return added
+
     def _audit(
         self,
         uow: GeoUnitOfWork,
@@ -165,10 +226,7 @@ def _check_key(uow: GeoUnitOfWork, key_kind: str, key: str) -> None:
         if uow.departments.get(key) is None:
             raise ValidationFailed.single("key", "department_exists", f"no department {key}")
         return
-    from cityops.catalog.reference import check_class_code, matter_class
-
-    check_class_code(key, field="key")
-    matter_class(key)
+    check_matter_class(key, field="key")
 
 
 def _responsibility(uow: GeoUnitOfWork, grid_code: str) -> GridResponsibility:

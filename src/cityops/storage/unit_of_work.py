@@ -12,12 +12,14 @@ from cityops.kernel.events import DomainEvent
 from cityops.storage.engine import WRITE_OPTION
 from cityops.storage.repositories.accounts import SqlDepartmentRepository, SqlUserRepository
 from cityops.storage.repositories.audit import SqlAuditLog
+from cityops.storage.repositories.components import SqlComponentRepository
 from cityops.storage.repositories.credentials import SqlApiKeyRepository, SqlSessionRepository
 from cityops.storage.repositories.geography import (
     SqlDivisionRepository,
     SqlGridAssignmentRepository,
 )
 from cityops.storage.repositories.outbox import SqlOutbox
+from cityops.storage.repositories.places import SqlPlaceRepository
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -115,6 +117,16 @@ class SqlUnitOfWork:
     def grid_assignments(self) -> SqlGridAssignmentRepository:
         """Grid workers and responsible units."""
         return SqlGridAssignmentRepository(self.connection)
+
+    @cached_property
+    def components(self) -> SqlComponentRepository:
+        """Managed components (管理部件)."""
+        return SqlComponentRepository(self.connection)
+
+    @cached_property
+    def places(self) -> SqlPlaceRepository:
+        """The gazetteer's roads, addresses and points of interest."""
+        return SqlPlaceRepository(self.connection)
 
     @cached_property
     def audit(self) -> SqlAuditLog:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 
@@ -19,6 +19,7 @@ from cityops.web.problems import install_problem_handlers
 from cityops.web.routes import (
     apikeys,
     audit,
+    components,
     departments,
     geo,
     health,
@@ -27,7 +28,8 @@ from cityops.web.routes import (
     users,
 )
 
-# Pages and the docs load only what this server serves: the "offline" promise, enforced.
+# Pages and the docs load only what this server serves: the "offline" promise, enforced. The one
+# exception a deployment may configure: map tiles from its own tile server (CITYOPS_MAP_TILE_URL).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
@@ -35,13 +37,21 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def content_security_policy(image_origins: Sequence[str] = ()) -> str:
+    """Return the CSP, with images also allowed from ``image_origins`` (``scheme://host[:port]``)."""
+    if not image_origins:
+        return CONTENT_SECURITY_POLICY
+    img_src = " ".join(("img-src 'self' data:", *image_origins))
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:", img_src, 1)
+
+
 class SecurityHeadersMiddleware:
     """Add CSP and the usual hardening headers to every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, image_origins: Sequence[str] = ()) -> None:
         self.app = app
         self.headers = [
-            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+            (b"content-security-policy", content_security_policy(image_origins).encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"same-origin"),
             (b"x-frame-options", b"DENY"),
@@ -91,12 +101,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.templates = Jinja2Templates(directory=str(package.joinpath("templates")))
     app.mount("/static", StaticFiles(directory=str(package.joinpath("static"))), name="static")
     install_problem_handlers(app)
-    for module in (health, session_api, users, departments, apikeys, audit, geo, pages):
+    for module in (health, session_api, users, departments, apikeys, audit, geo, components, pages):
         app.include_router(module.router)
     # Outermost last: security headers wrap everything, including the 500 answered by
     # RequestContextMiddleware.
     app.add_middleware(RequestContextMiddleware, trusted_proxies=services.settings.trusted_proxies)
-    app.add_middleware(SecurityHeadersMiddleware)
+    tile_origin = services.settings.map_tile_origin
+    app.add_middleware(
+        SecurityHeadersMiddleware, image_origins=[tile_origin] if tile_origin else []
+    )
     return app
 
 

@@ -82,6 +82,9 @@ def home(
         permissions=sorted({p for g in principal.grants for p in g.permissions}),
         store=services.store.dialect,
         mode=services.settings.mode,
+        show_map=principal.has_anywhere("geo:read"),
+        map_tile_url=services.settings.map_tile_url or "",
+        map_tile_attribution=services.settings.map_tile_attribution,
     )
 
 
