@@ -8,6 +8,16 @@ pg_dir=$(mktemp -d /tmp/cityops-ci-pg.XXXXXX)
 cleanup() { bash scripts/pg-throwaway.sh stop "$pg_dir" || true; }
 trap cleanup EXIT
 
+if [ ! -x /usr/bin/chromium ]; then
+  # The browser tests (tests/e2e/test_map_browser.py) drive Debian's Chromium; CJK fonts for
+  # the pages' Chinese text.
+  echo "== installing Chromium and fonts-wqy-microhei"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei
+fi
+
 echo "== starting a throwaway PostgreSQL"
 CITYOPS_TEST_DATABASE_URL=$(bash scripts/pg-throwaway.sh start "$pg_dir")
 export CITYOPS_TEST_DATABASE_URL

@@ -11,6 +11,8 @@ from cityops.auth.permissions import Role
 from cityops.storage import migrate
 from tests.cli.conftest import Cli, can_sign_in, error_line
 
+EXPECTED_ROLES = sorted([r.value for r in Role] + ["patroller"] * 10)
+
 
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
@@ -39,7 +41,8 @@ def _printed_credentials(stdout: str) -> dict[str, tuple[str, str]]:
     lines = stdout.splitlines()
     assert lines[0].startswith("Demo accounts (also in ")
     found: dict[str, tuple[str, str]] = {}
-    for line in lines[1:]:
+    assert lines[-1].startswith("Demo city 黄浦区 (310101): ")
+    for line in lines[1:-1]:
         username, role, password = line.split()
         found[username] = (role, password)
     return found
@@ -63,7 +66,8 @@ def test_demo_load_creates_the_store_and_one_user_per_role(demo: Cli, tmp_path: 
     assert _mode(credentials_file) == 0o600
 
     credentials = _read_credentials(credentials_file)
-    assert sorted(role for role, _ in credentials.values()) == sorted(r.value for r in Role)
+    # One account per role, plus a grid worker (patroller) for each of the 10 streets.
+    assert sorted(role for role, _ in credentials.values()) == EXPECTED_ROLES
     assert _printed_credentials(result.stdout) == credentials
     for _, password in credentials.values():
         assert password in result.stdout
@@ -99,7 +103,7 @@ def test_demo_load_twice_keeps_passwords_and_users(demo: Cli, tmp_path: Path) ->
     assert _printed_credentials(second.stdout) == _printed_credentials(first.stdout)
     assert _mode(credentials_file) == 0o600
     users_after = demo.json("users", "list")
-    assert len(users_after) == len(users_before) == len(Role)
+    assert len(users_after) == len(users_before) == len(EXPECTED_ROLES)
     assert [u["username"] for u in users_after] == [u["username"] for u in users_before]
     assert demo.json("departments", "list") == departments_before
     url = f"sqlite:///{var}/cityops.db"
@@ -123,7 +127,7 @@ def test_demo_load_without_the_credentials_file_issues_new_working_passwords(
     new = _read_credentials(credentials_file)
     assert set(new) == set(old)
     assert _printed_credentials(result.stdout) == new
-    assert len(demo.json("users", "list")) == len(Role)
+    assert len(demo.json("users", "list")) == len(EXPECTED_ROLES)
     for username in new:
         assert new[username][0] == old[username][0]
         assert new[username][1] != old[username][1], username
@@ -135,7 +139,8 @@ def test_demo_load_without_the_credentials_file_issues_new_working_passwords(
 def test_demo_load_in_dev_mode_works(demo: Cli, tmp_path: Path) -> None:
     result = demo("demo", "load", CITYOPS_MODE="dev")
     assert result.exit_code == 0, result.stderr
-    assert len(_read_credentials(tmp_path / "var" / "demo-credentials.txt")) == len(Role)
+    credentials = _read_credentials(tmp_path / "var" / "demo-credentials.txt")
+    assert len(credentials) == len(EXPECTED_ROLES)
 
 
 def test_demo_load_refuses_in_production_mode(demo: Cli, tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from schemathesis.generation import GenerationMode
 
 from cityops.auth.permissions import Role
 from cityops.bootstrap import bootstrap
+from cityops.geo.geometry import from_geojson
+from cityops.geo.model import DivisionInput
 from cityops.settings import Settings
 from cityops.web.app import create_app
 from tests.conftest import PASSWORD
@@ -95,7 +97,47 @@ def admin(services, system, make_user):
     services.accounts.create_department(system, code="SZ", name="市政")
     make_user("zhang.san", Role.VIEWER, department_code="SZ")
     key, _ = services.api_keys.issue(system, name="gateway", permissions=["telemetry:write"])
-    return "root", {"username": "zhang.san", "code": "SZ", "key_id": key.id}
+    grid = "310101002001001"
+    square = {
+        "type": "Polygon",
+        "coordinates": [
+            [[121.47, 31.23], [121.48, 31.23], [121.48, 31.24], [121.47, 31.24], [121.47, 31.23]]
+        ],
+    }
+    report = services.divisions.import_divisions(
+        system,
+        [
+            DivisionInput(0, "310101", "黄浦区", None, from_geojson(square)),
+            DivisionInput(1, "310101002", "南京东路街道", "310101", from_geojson(square)),
+            DivisionInput(2, "310101002001", "云南中路居委会", "310101002", from_geojson(square)),
+            DivisionInput(3, grid, "第1网格", "310101002001", from_geojson(square)),
+        ],
+    )
+    assert report.written, report.issues
+    component = "31010101037000001"
+    imported = services.components.import_rows(
+        system,
+        [
+            {
+                "id": component,
+                "name": "路灯",
+                "department_code": "SZ",
+                "department_name": "市政",
+                "status": "完好",
+                "initial_date": "20200101",
+                "lon": 121.475,
+                "lat": 31.235,
+            }
+        ],
+    )
+    assert imported.written, imported.issues
+    return "root", {
+        "username": "zhang.san",
+        "code": "SZ",
+        "key_id": key.id,
+        "component_id": component,
+        "grid": grid,
+    }
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
@@ -110,6 +152,8 @@ def test_no_input_makes_the_server_fail(fuzz_schema, services, admin, method, pa
     if names:
         # Also fuzz the bodies and queries against objects that exist.
         real = {name: existing[name] for name in names}
+        if path.startswith("/api/v1/geo/") and "code" in real:
+            real["code"] = existing["grid"]
         strategies.append(
             operation.as_strategy(generation_mode=GenerationMode.POSITIVE, path_parameters=real)
         )

@@ -30,11 +30,11 @@ def load(app: AppContext) -> None:
     migrate.upgrade(services.store.engine)
     credentials_file = Path(settings.data_dir) / "demo-credentials.txt"
     summary = load_demo(services, credentials_file)
+    click.echo(f"Demo accounts (also in {credentials_file}):")
+    for credential in summary.credentials:
+        click.echo(f"  {credential.username:<12} {credential.role.value:<20} {credential.password}")
     click.echo(
         f"Demo city 黄浦区 (310101): {summary.grids} unit grids "
         f"({summary.divisions_created} divisions new, {summary.divisions_unchanged} unchanged), "
         f"{summary.components} components, {summary.places} places"
     )
-    click.echo(f"Demo accounts (also in {credentials_file}):")
-    for credential in summary.credentials:
-        click.echo(f"  {credential.username:<12} {credential.role.value:<20} {credential.password}")

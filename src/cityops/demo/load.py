@@ -4,17 +4,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+from cityops.auth.accounts import AccountService
 from cityops.auth.model import Principal
 from cityops.auth.permissions import Role
 from cityops.auth.scopes import Scope
-from cityops.bootstrap import Services
+from cityops.catalog.components import ComponentService
 from cityops.demo.accounts import DemoCredential, DemoUser, load_demo_accounts
 from cityops.demo.city import generate
 from cityops.demo.furniture import component_rows, place_rows
+from cityops.geo.divisions import DivisionService
+from cityops.geo.places import GazetteerService
+from cityops.geo.responsibility import ResponsibilityService
 
 # Matters a street's sanitation unit answers for (GB/T 47678.5 codes), besides its department.
 SANITATION_MATTERS = ("06010", "06011", "06012", "06042", "03005")
+
+
+class DemoServices(Protocol):
+    """The services the loader uses (the composition root's Services has them all)."""
+
+    accounts: AccountService
+    divisions: DivisionService
+    responsibility: ResponsibilityService
+    components: ComponentService
+    gazetteer: GazetteerService
 
 
 @dataclass(frozen=True)
@@ -30,7 +45,7 @@ class DemoSummary:
     places: int
 
 
-def load_demo(services: Services, credentials_file: Path) -> DemoSummary:
+def load_demo(services: DemoServices, credentials_file: Path) -> DemoSummary:
     """Create the demo city; running it again changes nothing and keeps the passwords."""
     system = Principal.system("demo-loader")
     city = generate()

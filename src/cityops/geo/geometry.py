@@ -61,7 +61,7 @@ def from_geojson(data: Any) -> BaseGeometry:
         raise ValueError("not a GeoJSON geometry")
     try:
         return shape(data)
-    except (KeyError, TypeError, IndexError, AttributeError, shapely.errors.GEOSException) as error:
+    except (KeyError, TypeError, IndexError, AttributeError, shapely.errors.ShapelyError) as error:
         raise ValueError(f"malformed GeoJSON geometry: {error}") from None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -86,6 +86,22 @@ class GridAssignmentRepository(Protocol):
         self, grid_code: str, key_kind: str, key: str, unit_code: str | None, when: datetime
     ) -> str | None:
         """Set (or with None, clear) a responsible unit; return the previous unit."""
+        ...
+
+    def all_workers(self) -> set[tuple[str, str]]:
+        """Return every (grid, username) assignment."""
+        ...
+
+    def all_units(self) -> dict[tuple[str, str, str], str]:
+        """Return every (grid, key_kind, key) → unit assignment."""
+        ...
+
+    def add_workers_many(self, rows: Sequence[tuple[str, str]], when: datetime) -> None:
+        """Insert new (grid, username) assignments in one batch."""
+        ...
+
+    def add_units_many(self, rows: Sequence[tuple[str, str, str, str]], when: datetime) -> None:
+        """Insert new (grid, key_kind, key, unit) assignments in one batch."""
         ...
 
     def grids_of_worker(self, username: str) -> list[str]:

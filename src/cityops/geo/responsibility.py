@@ -163,19 +163,33 @@ class ResponsibilityService:
                     raise ValidationFailed.single(
                         "username", "patroller_role", f"{username} is not a patroller"
                     )
-            for grid_code, username in workers:
-                added += uow.grid_assignments.add_worker(grid_code, username, now)
-            for grid_code, key_kind, key, unit_code in units:
+            have_workers = uow.grid_assignments.all_workers()
+            new_workers = sorted(set(workers) - have_workers)
+            uow.grid_assignments.add_workers_many(new_workers, now)
+            added += len(new_workers)
+            for key_kind, key in sorted({(u[1], u[2]) for u in units}):
                 if key_kind not in KEY_KINDS:
                     raise ValidationFailed.single("key_kind", "one_of", ", ".join(KEY_KINDS))
                 _check_key(uow, key_kind, key)
-                if uow.grid_assignments.units(grid_code).get((key_kind, key)) != unit_code:
-                    if uow.departments.get(unit_code) is None:
-                        raise ValidationFailed.single(
-                            "unit_code", "department_exists", f"no department {unit_code}"
-                        )
+            for unit_code in sorted({u[3] for u in units}):
+                if uow.departments.get(unit_code) is None:
+                    raise ValidationFailed.single(
+                        "unit_code", "department_exists", f"no department {unit_code}"
+                    )
+            existing = uow.grid_assignments.all_units()
+            fresh: dict[tuple[str, str, str], str] = {}
+            for grid_code, key_kind, key, unit_code in units:
+                assigned = existing.get((grid_code, key_kind, key))
+                if assigned is None:
+                    fresh[(grid_code, key_kind, key)] = unit_code
+                elif assigned != unit_code:
                     uow.grid_assignments.set_unit(grid_code, key_kind, key, unit_code, now)
+                    existing[(grid_code, key_kind, key)] = unit_code
                     added += 1
+            uow.grid_assignments.add_units_many(
+                [(*k, unit) for k, unit in sorted(fresh.items())], now
+            )
+            added += len(fresh)
             if added:
                 uow.audit.append(
                     make_entry(

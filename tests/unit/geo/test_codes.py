@@ -69,8 +69,18 @@ def test_implied_parents(code: str, parents: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize(
     "code",
-    ["", "3", "31010", "3101011", "31010100", "3101010020", "31010100200", "3101010020010",
-     "31010100200100", "3101010020010011"],
+    [
+        "",
+        "3",
+        "31010",
+        "3101011",
+        "31010100",
+        "3101010020",
+        "31010100200",
+        "3101010020010",
+        "31010100200100",
+        "3101010020010011",
+    ],
 )
 def test_code_length(code: str) -> None:
     with pytest.raises(ValidationFailed) as error:
@@ -141,8 +151,14 @@ def parent_and_child(draw: st.DrawFn) -> tuple[str, str]:
     """A parent code of any level above a grid, and a child built as parent + suffix."""
     kind = draw(
         st.sampled_from(
-            ["province>city", "province>district", "city>district", "district>street",
-             "street>community", "community>grid"]
+            [
+                "province>city",
+                "province>district",
+                "city>district",
+                "district>street",
+                "street>community",
+                "community>grid",
+            ]
         )
     )
     two = draw(digits(2))
@@ -185,7 +201,9 @@ def test_any_other_parent_is_refused(pair: tuple[str, str], other: str) -> None:
 
 
 @given(parent_and_child(), parent_and_child())
-def test_a_child_of_another_parent_is_refused(first: tuple[str, str], second: tuple[str, str]) -> None:
+def test_a_child_of_another_parent_is_refused(
+    first: tuple[str, str], second: tuple[str, str]
+) -> None:
     parent, _ = first
     _, child = second
     if parent in implied_parents(child):

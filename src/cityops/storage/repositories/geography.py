@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -220,6 +220,48 @@ class SqlGridAssignmentRepository:
             )
         )
         return result.rowcount > 0
+
+    def all_workers(self) -> set[tuple[str, str]]:
+        """Return every (grid, username) pair."""
+        rows = self._connection.execute(select(grid_workers.c.grid_code, grid_workers.c.username))
+        return {(grid, user) for grid, user in rows}
+
+    def all_units(self) -> dict[tuple[str, str, str], str]:
+        """Return every (grid, key_kind, key) → unit."""
+        rows = self._connection.execute(
+            select(
+                grid_assignments.c.grid_code,
+                grid_assignments.c.key_kind,
+                grid_assignments.c.key,
+                grid_assignments.c.unit_code,
+            )
+        )
+        return {(grid, kind, key): unit for grid, kind, key, unit in rows}
+
+    def add_workers_many(self, rows: Sequence[tuple[str, str]], when: datetime) -> None:
+        """Insert worker assignments in one batched statement."""
+        if rows:
+            self._connection.execute(
+                insert(grid_workers),
+                [{"grid_code": g, "username": u, "assigned_at": when} for g, u in rows],
+            )
+
+    def add_units_many(self, rows: Sequence[tuple[str, str, str, str]], when: datetime) -> None:
+        """Insert unit assignments in one batched statement."""
+        if rows:
+            self._connection.execute(
+                insert(grid_assignments),
+                [
+                    {
+                        "grid_code": g,
+                        "key_kind": kind,
+                        "key": key,
+                        "unit_code": unit,
+                        "assigned_at": when,
+                    }
+                    for g, kind, key, unit in rows
+                ],
+            )
 
     def grids_of_worker(self, username: str) -> list[str]:
         """Return a worker's grids."""

@@ -15,20 +15,30 @@
   const status = document.getElementById("map-status");
   const locateOut = document.getElementById("map-locate");
 
+  const chinese = document.documentElement.lang.startsWith("zh");
+  const separator = chinese ? "" : " ";
+  const colon = chinese ? "：" : ": ";
   const GRID_MIN_ZOOM = 15; // below this the communities are the finest level drawn
   const COMMUNITY_MIN_ZOOM = 11;
   const GRID_LIMIT = 5000;
   const COMMUNITY_LIMIT = 3000;
   const STREET_LIMIT = 3000;
   const LEVELS = ["district", "street", "community", "grid"];
-  // Drawn bottom to top: the district's fill is the "land"; grids sit under the thicker outlines.
-  const PANES = { district: 410, grid: 420, community: 430, street: 440 };
-  const STYLES = {
-    district: { color: "#0d2a4a", weight: 4, opacity: 0.9, fillColor: "#ffffff", fillOpacity: 0.7 },
-    street: { color: "#6a1b9a", weight: 3, opacity: 0.85, fill: false },
-    community: { color: "#0b5cad", weight: 2, opacity: 0.8, fill: false },
-    grid: { color: "#c2410c", weight: 0.8, opacity: 0.9, fillColor: "#c2410c", fillOpacity: 0.05 },
-  };
+  // Drawn bottom to top: the district's fill is the "land" under everything, the grids lie under
+  // the thicker community and street outlines, and the district's outline is drawn last.
+  const DRAWINGS = [
+    { level: "district", pane: "land", z: 405,
+      style: { stroke: false, fillColor: "#ffffff", fillOpacity: 0.7 } },
+    { level: "grid", pane: "grid", z: 420,
+      style: { color: "#c2410c", weight: 0.8, opacity: 0.9,
+        fillColor: "#c2410c", fillOpacity: 0.05 } },
+    { level: "community", pane: "community", z: 430,
+      style: { color: "#0b5cad", weight: 2, opacity: 0.8, fill: false } },
+    { level: "street", pane: "street", z: 440,
+      style: { color: "#6a1b9a", weight: 3, opacity: 0.85, fill: false } },
+    { level: "district", pane: "district", z: 450,
+      style: { color: "#0d2a4a", weight: 4, opacity: 0.9, fill: false } },
+  ];
   const SELECTED = { color: "#b00020", weight: 3, fillColor: "#f0a500", fillOpacity: 0.35 };
 
   function message(name, values) {
@@ -108,32 +118,32 @@
   // --- the map ---------------------------------------------------------------------------------
 
   let map = null;
-  const layers = {};
+  const layers = {}; // level → the group the layer switcher turns on and off
+  const drawings = {}; // level → its GeoJSON layers (the district has a fill and an outline)
   const gridsByCode = new Map();
   let selectedCode = null;
   const inFlight = {};
 
-  function styleOf(level, feature) {
-    if (level === "grid" && feature && feature.properties.code === selectedCode) {
-      return Object.assign({}, STYLES.grid, SELECTED);
+  function makeDrawing(drawing) {
+    const pane = map.createPane(drawing.pane + "Pane");
+    pane.style.zIndex = String(drawing.z);
+    const interactive = drawing.level === "grid";
+    if (!interactive) {
+      pane.style.pointerEvents = "none"; // clicks pass through to the grids and the map
     }
-    return STYLES[level];
-  }
-
-  function makeLayer(level) {
-    const options = {
-      pane: level + "Pane",
-      interactive: level === "grid",
-      style: function (feature) {
-        return styleOf(level, feature);
-      },
-    };
-    if (level === "grid") {
+    const options = { pane: drawing.pane + "Pane", interactive: interactive, style: drawing.style };
+    if (interactive) {
+      options.style = function (feature) {
+        return feature.properties.code === selectedCode
+          ? Object.assign({}, drawing.style, SELECTED)
+          : drawing.style;
+      };
       options.onEachFeature = function (feature, layer) {
         gridsByCode.set(feature.properties.code, layer);
         layer.bindTooltip(gridLabel(feature.properties), { sticky: true, direction: "top" });
         layer.on("click", function (event) {
           L.DomEvent.stop(event);
+          layer.closeTooltip();
           locate(event.latlng);
         });
       };
@@ -142,12 +152,15 @@
   }
 
   function show(level, collection) {
-    const layer = layers[level];
     if (level === "grid") {
       gridsByCode.clear();
     }
-    layer.clearLayers();
-    layer.addData(collection);
+    for (const drawing of drawings[level]) {
+      drawing.clearLayers();
+      if (collection) {
+        drawing.addData(collection);
+      }
+    }
   }
 
   function layerName(level) {
@@ -178,10 +191,7 @@
       delete inFlight[level];
     }
     if (!map.hasLayer(layers[level]) || map.getZoom() < minZoom) {
-      layers[level].clearLayers();
-      if (level === "grid") {
-        gridsByCode.clear();
-      }
+      show(level, null);
       return { count: 0, truncated: false };
     }
     const controller = new AbortController();
@@ -208,9 +218,10 @@
         return;
       }
       const parts = [];
-      const showing = grids.count || communities.count;
-      if (showing) {
-        parts.push(message("Shown", { count: showing }));
+      if (grids.count) {
+        parts.push(message("ShownGrids", { count: grids.count }));
+      } else if (communities.count) {
+        parts.push(message("ShownCommunities", { count: communities.count }));
       }
       if (grids.truncated) {
         parts.push(message("Truncated", { count: GRID_LIMIT }));
@@ -220,7 +231,7 @@
       if (map.hasLayer(layers.grid) && map.getZoom() < GRID_MIN_ZOOM) {
         parts.push(message("ZoomForGrids"));
       }
-      say(parts.join(" "));
+      say(parts.join(separator));
       element.dataset.state = "ready";
     } catch (error) {
       if (ticket === refreshing) {
@@ -239,7 +250,7 @@
     for (const value of [previous, code]) {
       const layer = value && gridsByCode.get(value);
       if (layer) {
-        layer.setStyle(styleOf("grid", layer.feature));
+        drawings.grid[0].resetStyle(layer);
         if (value === code) {
           layer.bringToFront();
         }
@@ -284,6 +295,7 @@
       .setContent(popupContent([], message("Locating")))
       .openOn(map);
     locateOut.textContent = message("Locating");
+    locateOut.dataset.state = "pending";
     const lon = L.Util.wrapNum(latlng.lng, [-180, 180], true).toFixed(7);
     const lat = Math.max(-90, Math.min(90, latlng.lat)).toFixed(7);
     try {
@@ -294,14 +306,16 @@
       const rows = describe(found);
       popup.setContent(popupContent(rows, message("Outside")));
       locateOut.textContent = rows.length
-        ? rows.map(function (row) { return row[0] + ": " + row[1]; }).join(" · ")
+        ? rows.map(function (row) { return row[0] + colon + row[1]; }).join(" · ")
         : message("Outside");
       locateOut.dataset.grid = found.grid_id || "";
+      locateOut.dataset.state = "done";
       select(found.grid_id || null);
     } catch (error) {
       if (ticket === locateTicket) {
         popup.setContent(popupContent([], message("LocateFailed")));
         locateOut.textContent = message("LocateFailed");
+        locateOut.dataset.state = "failed";
       }
     }
   }
@@ -313,6 +327,7 @@
     element.dataset.state = "empty";
     element.textContent = "";
     element.appendChild(textElement("p", "", text));
+    locateOut.hidden = true;
     say("");
   }
 
@@ -358,15 +373,20 @@
       return;
     }
 
-    map = L.map(element, { minZoom: 3, maxZoom: 19, zoomSnap: 1 });
+    map = L.map(element, { minZoom: 3, maxZoom: 19, zoomControl: false });
+    L.control.zoom({ zoomInTitle: message("ZoomIn"), zoomOutTitle: message("ZoomOut") }).addTo(map);
     map.attributionControl.setPrefix("Leaflet");
     for (const level of LEVELS) {
-      const pane = map.createPane(level + "Pane");
-      pane.style.zIndex = String(PANES[level]);
-      if (level !== "grid") {
-        pane.style.pointerEvents = "none"; // clicks pass through to the grids and the map
-      }
-      layers[level] = makeLayer(level);
+      layers[level] = L.layerGroup();
+      drawings[level] = [];
+    }
+    if (data.tileUrl) {
+      DRAWINGS[0].style.fillOpacity = 0.15; // let the tiles show through the district's "land"
+    }
+    for (const drawing of DRAWINGS) {
+      const layer = makeDrawing(drawing);
+      drawings[drawing.level].push(layer);
+      layers[drawing.level].addLayer(layer);
     }
     if (data.tileUrl) {
       const credit = document.createElement("span");
