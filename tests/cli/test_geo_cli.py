@@ -20,8 +20,9 @@ DISTRICT, STREET, COMMUNITY = "310101", "310101002", "310101002001"
 G1, G2, G3 = "310101002001001", "310101002001002", "310101002001003"
 BOW_TIE = {
     "type": "Polygon",
-    "coordinates": [[[121.48, 31.23], [121.49, 31.24], [121.49, 31.23], [121.48, 31.24],
-                     [121.48, 31.23]]],
+    "coordinates": [
+        [[121.48, 31.23], [121.49, 31.24], [121.49, 31.23], [121.48, 31.24], [121.48, 31.23]]
+    ],
 }
 
 
@@ -29,7 +30,9 @@ def feature(code: str, name: str, parent: str | None, geometry: Any) -> dict[str
     return {
         "type": "Feature",
         "properties": {"code": code, "name": name, "parent_code": parent},
-        "geometry": shapely.geometry.mapping(geometry) if not isinstance(geometry, dict) else geometry,
+        "geometry": shapely.geometry.mapping(geometry)
+        if not isinstance(geometry, dict)
+        else geometry,
     }
 
 
@@ -46,8 +49,10 @@ def tree_features() -> list[dict[str, Any]]:
 
 
 def write_collection(path: Path, features: list[Any]) -> Path:
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
-                               ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -93,12 +98,17 @@ def test_import_with_bad_features_fails_and_writes_nothing(run_cli: Cli, tmp_pat
 
 
 def test_import_of_an_unreadable_feature_fails(run_cli: Cli, tmp_path: Path) -> None:
-    features = [*tree_features(), {"type": "Feature", "properties": {"name": "无代码"}, "geometry": None}]
+    features = [
+        *tree_features(),
+        {"type": "Feature", "properties": {"name": "无代码"}, "geometry": None},
+    ]
     path = write_collection(tmp_path / "bad.geojson", features)
     result = run_cli("geo", "import", str(path))
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "features[6].code" in lines[0] and "rule: required" in lines[0]
+    assert len(lines) == 1
+    assert "features[6].code" in lines[0]
+    assert "rule: required" in lines[0]
     assert exported_codes(run_cli) == []
 
 
@@ -109,7 +119,9 @@ def test_import_skip_invalid(run_cli: Cli, tmp_path: Path) -> None:
     result = run_cli.ok("geo", "import", str(path), "--skip-invalid")
     assert result.stdout.strip() == "created 5, changed 0, unchanged 0, skipped 1"
     skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped ")]
-    assert len(skipped) == 1 and "feature 4" in skipped[0] and "geometry_invalid" in skipped[0]
+    assert len(skipped) == 1
+    assert "feature 4" in skipped[0]
+    assert "geometry_invalid" in skipped[0]
     assert exported_codes(run_cli) == [DISTRICT, STREET, COMMUNITY, G1, G3]
 
 
@@ -117,16 +129,28 @@ def test_import_a_geopackage_with_a_mapping(imported: Cli, tmp_path: Path) -> No
     path = tmp_path / "new.gpkg"
     pyogrio.raw.write(
         path,
-        geometry=np.array([shapely.to_wkb(shapely.box(121.49, 31.23, 121.491, 31.24))], dtype=object),
-        field_data=[np.array(["310101002001004"], dtype=object), np.array(["新网格"], dtype=object),
-                    np.array([COMMUNITY], dtype=object)],
+        geometry=np.array(
+            [shapely.to_wkb(shapely.box(121.49, 31.23, 121.491, 31.24))], dtype=object
+        ),
+        field_data=[
+            np.array(["310101002001004"], dtype=object),
+            np.array(["新网格"], dtype=object),
+            np.array([COMMUNITY], dtype=object),
+        ],
         fields=["GRID_ID", "NAME", "COMM"],
         crs="EPSG:4326",
         geometry_type="Polygon",
         driver="GPKG",
     )
-    result = imported.ok("geo", "import", str(path), "--mapping", "code=GRID_ID,name=NAME,parent=COMM",
-                         "--level", "grid")
+    result = imported.ok(
+        "geo",
+        "import",
+        str(path),
+        "--mapping",
+        "code=GRID_ID,name=NAME,parent=COMM",
+        "--level",
+        "grid",
+    )
     assert result.stdout.strip() == "created 1, changed 0, unchanged 0, skipped 0"
     assert "310101002001004" in exported_codes(imported, "--level", "grid")
 
@@ -139,8 +163,10 @@ def test_export_round_trips(imported: Cli, tmp_path: Path) -> None:
     assert data["type"] == "FeatureCollection"
     assert [f["properties"]["code"] for f in data["features"]] == [G1, G2, G3]
     assert {f["properties"]["level"] for f in data["features"]} == {"grid"}
-    assert shapely.equals(shapely.geometry.shape(data["features"][0]["geometry"]),
-                          shapely.box(121.48, 31.23, 121.483, 31.24))
+    assert shapely.equals(
+        shapely.geometry.shape(data["features"][0]["geometry"]),
+        shapely.box(121.48, 31.23, 121.483, 31.24),
+    )
     again = imported.ok("geo", "import", str(out))
     assert again.stdout.strip() == "created 0, changed 0, unchanged 3, skipped 0"
     assert exported_codes(imported, "--parent", COMMUNITY) == [G1, G2, G3]
@@ -179,15 +205,23 @@ def test_locate(imported: Cli) -> None:
     }
     bad = imported("geo", "locate", "200", "31")
     assert bad.exit_code == 2
-    assert "lon" in bad.stderr and "rule: range" in bad.stderr
+    assert "lon" in bad.stderr
+    assert "rule: range" in bad.stderr
 
 
 def test_locate_at_a_date(imported: Cli) -> None:
     # (--at reads the stored versions directly: an outside point shows the nulls cheaply.)
     outside = json.loads(imported.ok("geo", "locate", "121.0", "31.0", "--at", "2999-01-01").stdout)
-    assert outside == {"grid_id": None, "grid_name": None, "community": None, "street": None,
-                       "district": None}
-    long_ago = json.loads(imported.ok("geo", "locate", "121.484", "31.235", "--at", "2000-01-01").stdout)
+    assert outside == {
+        "grid_id": None,
+        "grid_name": None,
+        "community": None,
+        "street": None,
+        "district": None,
+    }
+    long_ago = json.loads(
+        imported.ok("geo", "locate", "121.484", "31.235", "--at", "2000-01-01").stdout
+    )
     assert long_ago["grid_id"] is None
     later = json.loads(
         imported.ok("geo", "locate", "121.484", "31.235", "--at", "2999-01-01T00:00:00+0800").stdout
@@ -197,8 +231,9 @@ def test_locate_at_a_date(imported: Cli) -> None:
 
 def test_locate_batch_with_a_header(imported: Cli, tmp_path: Path) -> None:
     source = tmp_path / "points.csv"
-    source.write_text("lon,lat,case\n121.481,31.231,A1\n121.5,31.0,A2\n121.489,31.239,A3\n",
-                      encoding="utf-8")
+    source.write_text(
+        "lon,lat,case\n121.481,31.231,A1\n121.5,31.0,A2\n121.489,31.239,A3\n", encoding="utf-8"
+    )
     result = imported.ok("geo", "locate-batch", str(source))
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows == [
@@ -214,7 +249,8 @@ def test_locate_batch_with_a_header(imported: Cli, tmp_path: Path) -> None:
         ["121.484", "31.235", G2, COMMUNITY, STREET, DISTRICT],
     ]
     bad = imported("geo", "locate-batch", input="lon,lat\n121.4,north\n")
-    assert bad.exit_code == 2 and "lon_lat" in bad.stderr
+    assert bad.exit_code == 2
+    assert "lon_lat" in bad.stderr
 
 
 @pytest.fixture
@@ -230,7 +266,9 @@ def test_grid_duty(imported: Cli, people: None) -> None:
     assigned = json.loads(imported.ok("geo", "assign-worker", G1, "pat").stdout)
     assert assigned["workers"] == ["pat"]
 
-    by_matter = json.loads(imported.ok("geo", "set-unit", G1, "--matter", "06010", "--unit", "CG").stdout)
+    by_matter = json.loads(
+        imported.ok("geo", "set-unit", G1, "--matter", "06010", "--unit", "CG").stdout
+    )
     assert by_matter["by_matter"] == {"06010": "CG"}
     by_department = json.loads(
         imported.ok("geo", "set-unit", G1, "--department", "SZ", "--unit", "CG").stdout
@@ -238,8 +276,12 @@ def test_grid_duty(imported: Cli, people: None) -> None:
     assert by_department["by_department"] == {"SZ": "CG"}
 
     duty = json.loads(imported.ok("geo", "duty", G1).stdout)
-    assert duty == {"grid_code": G1, "workers": ["pat"], "by_matter": {"06010": "CG"},
-                    "by_department": {"SZ": "CG"}}
+    assert duty == {
+        "grid_code": G1,
+        "workers": ["pat"],
+        "by_matter": {"06010": "CG"},
+        "by_department": {"SZ": "CG"},
+    }
 
     cleared = json.loads(imported.ok("geo", "set-unit", G1, "--matter", "06010", "--clear").stdout)
     assert cleared["by_matter"] == {}
@@ -257,7 +299,10 @@ def test_grid_duty_errors(imported: Cli, people: None) -> None:
         (("assign-worker", G1, "vic"), "patroller_role"),
         (("assign-worker", G1, "nobody"), "user_exists"),
         (("set-unit", G1, "--unit", "CG"), "exactly_one"),
-        (("set-unit", G1, "--matter", "06010", "--department", "SZ", "--unit", "CG"), "exactly_one"),
+        (
+            ("set-unit", G1, "--matter", "06010", "--department", "SZ", "--unit", "CG"),
+            "exactly_one",
+        ),
         (("set-unit", G1, "--matter", "06010"), "--unit"),
         (("set-unit", G1, "--matter", "06010", "--unit", "CG", "--clear"), "--unit"),
         (("set-unit", G1, "--matter", "06999", "--unit", "CG"), "matter_class_known"),
@@ -269,7 +314,12 @@ def test_grid_duty_errors(imported: Cli, people: None) -> None:
         result = imported("geo", *args)
         assert result.exit_code == 2, (args, result.stdout, result.stderr)
         lines = [line for line in result.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], (args, lines)
+        assert len(lines) == 1, (args, lines)
+        assert lines[0].startswith("error: "), (args, lines)
+        assert needle in lines[0], (args, lines)
     assert json.loads(imported.ok("geo", "duty", G1).stdout) == {
-        "grid_code": G1, "workers": [], "by_matter": {}, "by_department": {},
+        "grid_code": G1,
+        "workers": [],
+        "by_matter": {},
+        "by_department": {},
     }

@@ -75,7 +75,8 @@ def issues_of(report) -> list[tuple[int, str | None, str, str]]:
 @pytest.fixture
 def imported(services, system):
     report = services.divisions.import_divisions(system, tree())
-    assert report.written and report.issues == []
+    assert report.written
+    assert report.issues == []
     return report
 
 
@@ -92,7 +93,9 @@ def test_import_stores_the_tree_parents_first(services, system, clock, imported)
     grid = services.divisions.get(system, G111)
     assert (grid.name, grid.level, grid.parent_code) == ("贵州路第1网格", Level.GRID, COMM_11)
     assert shapely.equals(grid.geometry, box(121.40, 31.20, 121.41, 31.21))
-    assert grid.valid_from == clock.now() and grid.valid_to is None and grid.current
+    assert grid.valid_from == clock.now()
+    assert grid.valid_to is None
+    assert grid.current
     assert grid.area_m2 == pytest.approx(950.8 * 1109.2, rel=0.01)
     district = services.divisions.get(system, DISTRICT)
     assert (district.level, district.parent_code) == (Level.DISTRICT, None)
@@ -100,7 +103,8 @@ def test_import_stores_the_tree_parents_first(services, system, clock, imported)
     [entry] = imports(services, system)
     assert entry.object_type == "division_batch"
     assert sorted(entry.after["created"]) == ALL_CODES
-    assert entry.after["changed"] == [] and entry.after["skipped"] == []
+    assert entry.after["changed"] == []
+    assert entry.after["skipped"] == []
 
 
 def test_find_filters(services, system, imported) -> None:
@@ -166,12 +170,14 @@ def test_a_changed_geometry_makes_a_new_version(services, system, clock, importe
     report = services.divisions.import_divisions(system, changed_grids())
     assert report.written
     assert report.changed == [G111, G112]
-    assert report.unchanged == [G121] and report.created == []
+    assert report.unchanged == [G121]
+    assert report.created == []
 
     old, new = services.divisions.history(system, G111)
     assert (old.valid_from, old.valid_to) == (first, second)
     assert (new.valid_from, new.valid_to) == (second, None)
-    assert not old.current and new.current
+    assert not old.current
+    assert new.current
     assert shapely.equals(old.geometry, box(121.40, 31.20, 121.41, 31.21))
     assert shapely.equals(new.geometry, box(121.40, 31.20, 121.405, 31.21))
     assert new.area_m2 == pytest.approx(old.area_m2 / 2, rel=1e-3)
@@ -188,7 +194,8 @@ def test_a_changed_geometry_makes_a_new_version(services, system, clock, importe
 
     entries = imports(services, system)
     assert len(entries) == 2
-    assert entries[0].after["changed"] == [G111, G112] and entries[0].after["unchanged"] == 1
+    assert entries[0].after["changed"] == [G111, G112]
+    assert entries[0].after["unchanged"] == 1
 
 
 def test_locate_at_uses_the_version_in_force(services, system, clock, imported) -> None:
@@ -250,7 +257,8 @@ def test_skip_invalid_never_stores_a_child_whose_parent_was_refused(services, sy
     refused = {i.code: (i.field, i.rule) for i in report.issues}
     assert refused[COMM_11] == ("geometry", "geometry_invalid")
     # The grids of the refused community cannot be stored without their parent.
-    assert G111 not in stored and G112 not in stored, stored
+    assert G111 not in stored, stored
+    assert G112 not in stored, stored
     assert refused.get(G111) == ("parent_code", "parent_exists")
     assert refused.get(G112) == ("parent_code", "parent_exists")
 
@@ -349,7 +357,8 @@ def test_check_finds_gap_overlap_and_outside_parent(services, system) -> None:
         gap = by_kind["gap"]
         assert gap.codes == ()
         assert box(121.405, 31.21, 121.41, 31.22).contains(shapely.Point(gap.lon, gap.lat))
-        assert gap.as_json()["kind"] == "gap" and gap.as_json()["codes"] == []
+        assert gap.as_json()["kind"] == "gap"
+        assert gap.as_json()["codes"] == []
 
 
 def test_check_finds_no_gap_where_children_partition_their_parent_exactly(services, system) -> None:
@@ -380,7 +389,8 @@ def test_the_demo_city_imports_checks_clean_and_locates(services, system) -> Non
     grids = [d for d in divisions if len(d.code) == 15]
     assert len(grids) > 1500
     report = services.divisions.import_divisions(system, list(divisions))
-    assert report.written and report.issues == []
+    assert report.written
+    assert report.issues == []
     assert len(report.created) == len(divisions)
     # Representative points are strictly inside: each finds its own grid.
     sample = grids[::10]
@@ -473,9 +483,8 @@ def test_the_locate_cache_follows_new_imports(services, system, clock, imported)
     assert services.locations.locate(system, 121.445, 31.205) == Location()
     services.divisions.import_divisions(system, [new_grid, new_community])
     found = services.locations.locate(system, 121.445, 31.205)
-    assert found.grid_id == "310101002002001" and found.community == Place(
-        "310101002002", "新居委会"
-    )
+    assert found.grid_id == "310101002002001"
+    assert found.community == Place("310101002002", "新居委会")
 
 
 # -- responsibility -----------------------------------------------------------------------------
@@ -530,9 +539,11 @@ def test_grid_workers(services, system, make_user, imported) -> None:
 
     added = audit_of(services, system, "geo.worker_add")
     assert [(e.object_type, e.object_id) for e in added] == [("grid", G112), ("grid", G111)]
-    assert added[1].before["workers"] == [] and added[1].after["workers"] == ["pat"]
+    assert added[1].before["workers"] == []
+    assert added[1].after["workers"] == ["pat"]
     [gone] = audit_of(services, system, "geo.worker_remove")
-    assert gone.before["workers"] == ["pat"] and gone.after["workers"] == []
+    assert gone.before["workers"] == ["pat"]
+    assert gone.after["workers"] == []
 
 
 def test_responsible_units(services, system, imported, departments) -> None:
@@ -544,9 +555,8 @@ def test_responsible_units(services, system, imported, departments) -> None:
     by_department = responsibility.set_unit(
         system, G111, key_kind="department", key="SZ", unit_code="LH"
     )
-    assert by_department.by_department == {"SZ": "LH"} and by_department.by_matter == {
-        "06010": "CG"
-    }
+    assert by_department.by_department == {"SZ": "LH"}
+    assert by_department.by_matter == {"06010": "CG"}
 
     duty = responsibility.get(system, G111)
     assert duty.unit_for("06010", "SZ") == "CG"  # the matter class comes first
@@ -572,7 +582,8 @@ def test_responsible_units(services, system, imported, departments) -> None:
     assert len(entries) == 4
     assert all(e.object_type == "grid" and e.object_id == G111 for e in entries)
     newest = entries[0]
-    assert newest.before["by_matter"] == {"06010": "SZ"} and newest.after["by_matter"] == {}
+    assert newest.before["by_matter"] == {"06010": "SZ"}
+    assert newest.after["by_matter"] == {}
 
 
 def test_responsible_units_refuse_unknown_keys(services, system, imported, departments) -> None:
@@ -623,7 +634,10 @@ def test_bulk_assign(services, system, make_user, imported, departments) -> None
     units = [(G111, "matter", "06010", "CG"), (G111, "department", "SZ", "LH")]
     assert responsibility.bulk_assign(system, workers=workers, units=units) == 4
     assert responsibility.get(system, G111).as_json() == {
-        "grid_code": G111, "workers": ["pat"], "by_matter": {"06010": "CG"}, "by_department": {"SZ": "LH"},
+        "grid_code": G111,
+        "workers": ["pat"],
+        "by_matter": {"06010": "CG"},
+        "by_department": {"SZ": "LH"},
     }
     assert responsibility.grids_of(system, "pat") == [G111, G112]
     # Again: nothing to add, nothing audited.
@@ -635,7 +649,9 @@ def test_bulk_assign(services, system, make_user, imported, departments) -> None
     with pytest.raises(NotFound):
         responsibility.bulk_assign(system, workers=[("310101001001009", "pat")])
     with pytest.raises(ValidationFailed) as error:
-        responsibility.bulk_assign(system, workers=[(G121, "pat")], units=[(G121, "matter", "06999", "CG")])
+        responsibility.bulk_assign(
+            system, workers=[(G121, "pat")], units=[(G121, "matter", "06999", "CG")]
+        )
     assert error.value.issues[0].rule == "matter_class_known"
     # A refused batch leaves nothing behind.
     assert responsibility.get(system, G121).workers == ()

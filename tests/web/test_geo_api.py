@@ -47,8 +47,9 @@ def tree() -> dict[str, Any]:
 
 BOW_TIE = {
     "type": "Polygon",
-    "coordinates": [[[121.48, 31.23], [121.49, 31.24], [121.49, 31.23], [121.48, 31.24],
-                     [121.48, 31.23]]],
+    "coordinates": [
+        [[121.48, 31.23], [121.49, 31.24], [121.49, 31.23], [121.48, 31.24], [121.48, 31.23]]
+    ],
 }
 
 
@@ -73,7 +74,9 @@ def imported(client, admin):
 
 
 def test_locate(client, viewer, imported):
-    response = client.get("/api/v1/geo/locate", params={"lon": 121.484, "lat": 31.235}, headers=viewer)
+    response = client.get(
+        "/api/v1/geo/locate", params={"lon": 121.484, "lat": 31.235}, headers=viewer
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {
         "grid_id": G2,
@@ -87,14 +90,21 @@ def test_locate(client, viewer, imported):
     assert edge.json()["grid_id"] == G1
     outside = client.get("/api/v1/geo/locate", params={"lon": 121.0, "lat": 31.0}, headers=viewer)
     assert outside.status_code == 200
-    assert outside.json() == {"grid_id": None, "grid_name": None, "community": None, "street": None,
-                              "district": None}
+    assert outside.json() == {
+        "grid_id": None,
+        "grid_name": None,
+        "community": None,
+        "street": None,
+        "district": None,
+    }
 
 
 def test_locate_needs_a_session(client, imported):
     response = client.get("/api/v1/geo/locate", params={"lon": 121.484, "lat": 31.235})
     assert_problem(response, 401)
-    assert client.post("/api/v1/geo/locate", json={"points": [[121.484, 31.235]]}).status_code == 401
+    assert (
+        client.post("/api/v1/geo/locate", json={"points": [[121.484, 31.235]]}).status_code == 401
+    )
 
 
 @pytest.mark.parametrize(
@@ -125,8 +135,9 @@ def test_locate_at_a_past_time(client, admin, viewer, imported, clock):
     assert response.json()["changed"] == 2
     point = {"lon": 121.484, "lat": 31.235}
     now = client.get("/api/v1/geo/locate", params=point, headers=viewer).json()
-    then = client.get("/api/v1/geo/locate", params={**point, "at": before.isoformat()},
-                      headers=viewer).json()
+    then = client.get(
+        "/api/v1/geo/locate", params={**point, "at": before.isoformat()}, headers=viewer
+    ).json()
     assert (now["grid_id"], then["grid_id"]) == (G1, G2)
     assert then["street"] == {"code": STREET, "name": "外滩街道"}
 
@@ -211,13 +222,20 @@ def test_one_division_and_its_history(client, admin, viewer, imported, clock):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(GEOJSON)
     body = response.json()
-    assert body["id"] == G1 and body["properties"]["name"] == "外滩第1网格"
-    assert shapely.equals(shapely.geometry.shape(body["geometry"]),
-                          shapely.box(121.48, 31.23, 121.483, 31.24))
+    assert body["id"] == G1
+    assert body["properties"]["name"] == "外滩第1网格"
+    assert shapely.equals(
+        shapely.geometry.shape(body["geometry"]), shapely.box(121.48, 31.23, 121.483, 31.24)
+    )
     first = clock.now()
     clock.advance(timedelta(minutes=90))  # (within the session's lifetime)
-    renamed = collection(feature(G1, "外滩一号网格", COMMUNITY, shapely.box(121.48, 31.23, 121.483, 31.24)))
-    assert client.post("/api/v1/geo/divisions/import", json=renamed, headers=admin).json()["changed"] == 1
+    renamed = collection(
+        feature(G1, "外滩一号网格", COMMUNITY, shapely.box(121.48, 31.23, 121.483, 31.24))
+    )
+    assert (
+        client.post("/api/v1/geo/divisions/import", json=renamed, headers=admin).json()["changed"]
+        == 1
+    )
 
     history = client.get(f"/api/v1/geo/divisions/{G1}/history", headers=viewer)
     assert history.status_code == 200
@@ -230,8 +248,11 @@ def test_one_division_and_its_history(client, admin, viewer, imported, clock):
 
     current = client.get(f"/api/v1/geo/divisions/{G1}", headers=viewer).json()
     assert current["properties"]["name"] == "外滩一号网格"
-    old = client.get(f"/api/v1/geo/divisions/{G1}", params={"at": (first + timedelta(hours=1)).isoformat()},
-                     headers=viewer).json()
+    old = client.get(
+        f"/api/v1/geo/divisions/{G1}",
+        params={"at": (first + timedelta(hours=1)).isoformat()},
+        headers=viewer,
+    ).json()
     assert old["properties"]["name"] == "外滩第1网格"
 
 
@@ -248,15 +269,26 @@ def test_unknown_and_malformed_division_codes(client, viewer, imported):
 def test_import_as_admin(client, admin, services, system):
     response = client.post("/api/v1/geo/divisions/import", json=tree(), headers=admin)
     assert response.status_code == 201, response.text
-    assert response.json() == {"written": True, "created": 6, "changed": 0, "unchanged": 0,
-                                "issues": []}
+    assert response.json() == {
+        "written": True,
+        "created": 6,
+        "changed": 0,
+        "unchanged": 0,
+        "issues": [],
+    }
     again = client.post("/api/v1/geo/divisions/import", json=tree(), headers=admin)
     assert again.status_code == 201
-    assert again.json() == {"written": True, "created": 0, "changed": 0, "unchanged": 6,
-                             "issues": []}
+    assert again.json() == {
+        "written": True,
+        "created": 0,
+        "changed": 0,
+        "unchanged": 6,
+        "issues": [],
+    }
     entries = services.audit.query(system, AuditFilter(action="geo.import"))
     assert len(entries) == 1
-    assert entries[0].actor == "root" and entries[0].role == "admin"
+    assert entries[0].actor == "root"
+    assert entries[0].role == "admin"
     assert entries[0].request_id == response.headers["X-Request-ID"]
 
 
@@ -303,33 +335,51 @@ def test_import_with_skip_invalid(client, admin, services, system):
     data = tree()
     data["features"][0]["geometry"] = BOW_TIE
     data["features"].append("nonsense")
-    response = client.post("/api/v1/geo/divisions/import", params={"skip_invalid": "true"}, json=data,
-                           headers=admin)
+    response = client.post(
+        "/api/v1/geo/divisions/import", params={"skip_invalid": "true"}, json=data, headers=admin
+    )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["written"] is True and body["created"] == 5
-    assert [(i["index"], i["rule"]) for i in body["issues"]] == [(6, "feature_type"), (0, "geometry_invalid")]
-    assert [d.code for d in services.divisions.find(system)] == [DISTRICT, STREET, COMMUNITY, G1, G2]
+    assert body["written"] is True
+    assert body["created"] == 5
+    assert [(i["index"], i["rule"]) for i in body["issues"]] == [
+        (6, "feature_type"),
+        (0, "geometry_invalid"),
+    ]
+    assert [d.code for d in services.divisions.find(system)] == [
+        DISTRICT,
+        STREET,
+        COMMUNITY,
+        G1,
+        G2,
+    ]
 
 
 def test_import_with_a_mapping_and_a_level(client, admin, services, system):
     client.post("/api/v1/geo/divisions/import", json=tree(), headers=admin)
     data = collection(
-        {"type": "Feature", "properties": {"GRID_ID": "310101002001004", "NAME": "新网格",
-                                           "COMM": COMMUNITY},
-         "geometry": shapely.geometry.mapping(shapely.box(121.49, 31.23, 121.491, 31.24))},
+        {
+            "type": "Feature",
+            "properties": {"GRID_ID": "310101002001004", "NAME": "新网格", "COMM": COMMUNITY},
+            "geometry": shapely.geometry.mapping(shapely.box(121.49, 31.23, 121.491, 31.24)),
+        },
     )
-    response = client.post("/api/v1/geo/divisions/import",
-                           params={"mapping": "code=GRID_ID,name=NAME,parent=COMM", "level": "grid"},
-                           json=data, headers=admin)
+    response = client.post(
+        "/api/v1/geo/divisions/import",
+        params={"mapping": "code=GRID_ID,name=NAME,parent=COMM", "level": "grid"},
+        json=data,
+        headers=admin,
+    )
     assert response.status_code == 201, response.text
     assert response.json()["created"] == 1
     assert services.divisions.get(system, "310101002001004").name == "新网格"
-    wrong = client.post("/api/v1/geo/divisions/import", params={"level": "street"}, json=data,
-                        headers=admin)
+    wrong = client.post(
+        "/api/v1/geo/divisions/import", params={"level": "street"}, json=data, headers=admin
+    )
     assert_problem(wrong, 422)
-    bad_mapping = client.post("/api/v1/geo/divisions/import", params={"mapping": "colour=red"},
-                              json=data, headers=admin)
+    bad_mapping = client.post(
+        "/api/v1/geo/divisions/import", params={"mapping": "colour=red"}, json=data, headers=admin
+    )
     assert_rule(bad_mapping, "mapping", "mapping_format")
 
 
@@ -337,8 +387,11 @@ def test_import_refuses_what_is_not_a_feature_collection(client, admin):
     response = client.post("/api/v1/geo/divisions/import", json={"type": "Feature"}, headers=admin)
     assert_rule(response, "file", "feature_collection")
     projected = {**tree(), "crs": {"type": "name", "properties": {"name": "EPSG:3857"}}}
-    assert_rule(client.post("/api/v1/geo/divisions/import", json=projected, headers=admin), "crs",
-                "geographic_crs")
+    assert_rule(
+        client.post("/api/v1/geo/divisions/import", json=projected, headers=admin),
+        "crs",
+        "geographic_crs",
+    )
 
 
 def test_import_of_an_unknown_geometry_type_is_a_422(client, admin):
@@ -355,7 +408,9 @@ def test_check(client, admin, viewer, imported):
     response = client.get("/api/v1/geo/check", headers=viewer)
     assert response.status_code == 200
     assert response.json() == {"issues": [], "count": 0}
-    overlapping = collection(feature(G2, "外滩第2网格", COMMUNITY, shapely.box(121.4825, 31.23, 121.4855, 31.24)))
+    overlapping = collection(
+        feature(G2, "外滩第2网格", COMMUNITY, shapely.box(121.4825, 31.23, 121.4855, 31.24))
+    )
     client.post("/api/v1/geo/divisions/import", json=overlapping, headers=admin)
     body = client.get("/api/v1/geo/check", params={"parent_code": COMMUNITY}, headers=viewer).json()
     assert body["count"] == 2
@@ -364,8 +419,9 @@ def test_check(client, admin, viewer, imported):
     assert kinds["overlap"]["codes"] == [G1, G2]
     assert kinds["overlap"]["parent_code"] == COMMUNITY
     assert kinds["gap"]["area_m2"] == pytest.approx(47.6 * 1110.6, rel=0.02)
-    assert_problem(client.get("/api/v1/geo/check", params={"parent_code": "310101002009"},
-                              headers=viewer), 404)
+    assert_problem(
+        client.get("/api/v1/geo/check", params={"parent_code": "310101002009"}, headers=viewer), 404
+    )
     assert_problem(client.get("/api/v1/geo/check"), 401)
 
 
@@ -378,7 +434,9 @@ def departments(services, system):
     services.accounts.create_department(system, code="CG", name="城管")
 
 
-def test_grid_responsibility(client, admin, viewer, make_user, imported, departments, services, system):
+def test_grid_responsibility(
+    client, admin, viewer, make_user, imported, departments, services, system
+):
     make_user("pat", Role.PATROLLER)
     url = f"/api/v1/geo/grids/{G1}"
     empty = client.get(f"{url}/responsibility", headers=viewer)
@@ -389,30 +447,66 @@ def test_grid_responsibility(client, admin, viewer, make_user, imported, departm
     assert added.status_code == 201, added.text
     assert added.json()["workers"] == ["pat"]
     assert_problem(client.post(f"{url}/workers", json={"username": "pat"}, headers=admin), 409)
-    assert_rule(client.post(f"{url}/workers", json={"username": "vera"}, headers=admin), "username",
-                "patroller_role")
+    assert_rule(
+        client.post(f"{url}/workers", json={"username": "vera"}, headers=admin),
+        "username",
+        "patroller_role",
+    )
     assert_problem(client.post(f"{url}/workers", json={"username": "Pat!"}, headers=admin), 422)
 
-    unit = client.put(f"{url}/units", json={"key_kind": "matter", "key": "06010", "unit_code": "CG"},
-                      headers=admin)
+    unit = client.put(
+        f"{url}/units",
+        json={"key_kind": "matter", "key": "06010", "unit_code": "CG"},
+        headers=admin,
+    )
     assert unit.status_code == 200, unit.text
     assert unit.json()["by_matter"] == {"06010": "CG"}
-    by_department = client.put(f"{url}/units", json={"key_kind": "department", "key": "SZ",
-                                                     "unit_code": "CG"}, headers=admin)
+    by_department = client.put(
+        f"{url}/units",
+        json={"key_kind": "department", "key": "SZ", "unit_code": "CG"},
+        headers=admin,
+    )
     assert by_department.json()["by_department"] == {"SZ": "CG"}
-    assert_rule(client.put(f"{url}/units", json={"key_kind": "matter", "key": "06999", "unit_code": "CG"},
-                           headers=admin), "key", "matter_class_known")
-    assert_rule(client.put(f"{url}/units", json={"key_kind": "department", "key": "NOPE",
-                                                 "unit_code": "CG"}, headers=admin), "key",
-                "department_exists")
-    assert_problem(client.put(f"{url}/units", json={"key_kind": "colour", "key": "x", "unit_code": "CG"},
-                              headers=admin), 422)
-    cleared = client.put(f"{url}/units", json={"key_kind": "matter", "key": "06010", "unit_code": None},
-                         headers=admin)
+    assert_rule(
+        client.put(
+            f"{url}/units",
+            json={"key_kind": "matter", "key": "06999", "unit_code": "CG"},
+            headers=admin,
+        ),
+        "key",
+        "matter_class_known",
+    )
+    assert_rule(
+        client.put(
+            f"{url}/units",
+            json={"key_kind": "department", "key": "NOPE", "unit_code": "CG"},
+            headers=admin,
+        ),
+        "key",
+        "department_exists",
+    )
+    assert_problem(
+        client.put(
+            f"{url}/units",
+            json={"key_kind": "colour", "key": "x", "unit_code": "CG"},
+            headers=admin,
+        ),
+        422,
+    )
+    cleared = client.put(
+        f"{url}/units",
+        json={"key_kind": "matter", "key": "06010", "unit_code": None},
+        headers=admin,
+    )
     assert cleared.json()["by_matter"] == {}
 
     now = client.get(f"{url}/responsibility", headers=viewer).json()
-    assert now == {"grid_code": G1, "workers": ["pat"], "by_matter": {}, "by_department": {"SZ": "CG"}}
+    assert now == {
+        "grid_code": G1,
+        "workers": ["pat"],
+        "by_matter": {},
+        "by_department": {"SZ": "CG"},
+    }
 
     removed = client.delete(f"{url}/workers/pat", headers=admin)
     assert removed.status_code == 200
@@ -420,8 +514,13 @@ def test_grid_responsibility(client, admin, viewer, make_user, imported, departm
     assert_problem(client.delete(f"{url}/workers/pat", headers=admin), 409)
 
     actions = [e.action for e in services.audit.query(system, AuditFilter(object_type="grid"))]
-    assert actions == ["geo.worker_remove", "geo.unit_set", "geo.unit_set", "geo.unit_set",
-                       "geo.worker_add"]
+    assert actions == [
+        "geo.worker_remove",
+        "geo.unit_set",
+        "geo.unit_set",
+        "geo.unit_set",
+        "geo.worker_add",
+    ]
 
 
 def test_grid_responsibility_needs_geo_write_and_a_grid(client, viewer, admin, make_user, imported):
@@ -429,10 +528,22 @@ def test_grid_responsibility_needs_geo_write_and_a_grid(client, viewer, admin, m
     url = f"/api/v1/geo/grids/{G1}"
     assert_problem(client.post(f"{url}/workers", json={"username": "pat"}, headers=viewer), 403)
     assert_problem(client.delete(f"{url}/workers/pat", headers=viewer), 403)
-    assert_problem(client.put(f"{url}/units", json={"key_kind": "matter", "key": "06010",
-                                                    "unit_code": "SZ"}, headers=viewer), 403)
+    assert_problem(
+        client.put(
+            f"{url}/units",
+            json={"key_kind": "matter", "key": "06010", "unit_code": "SZ"},
+            headers=viewer,
+        ),
+        403,
+    )
     assert_problem(client.get(f"{url}/responsibility"), 401)
-    assert_problem(client.get("/api/v1/geo/grids/310101002001009/responsibility", headers=viewer), 404)
+    assert_problem(
+        client.get("/api/v1/geo/grids/310101002001009/responsibility", headers=viewer), 404
+    )
     assert_problem(client.get(f"/api/v1/geo/grids/{COMMUNITY}/responsibility", headers=viewer), 404)
-    assert_problem(client.post("/api/v1/geo/grids/310101002001009/workers", json={"username": "pat"},
-                               headers=admin), 404)
+    assert_problem(
+        client.post(
+            "/api/v1/geo/grids/310101002001009/workers", json={"username": "pat"}, headers=admin
+        ),
+        404,
+    )

@@ -200,7 +200,8 @@ def test_a_geographic_crs_member_is_accepted(name: str) -> None:
         "features": [feature({"code": "310101", "name": "黄浦区"})],
     }
     inputs, issues = read_geojson(data, PropertyMapping())
-    assert [i.code for i in inputs] == ["310101"] and issues == []
+    assert [i.code for i in inputs] == ["310101"]
+    assert issues == []
 
 
 def test_read_file_geojson_and_bad_files(tmp_path: Path) -> None:
@@ -216,7 +217,8 @@ def test_read_file_geojson_and_bad_files(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     inputs, issues = read_file(good, PropertyMapping())
-    assert [(i.code, i.name) for i in inputs] == [("310101", "黄浦区")] and issues == []
+    assert [(i.code, i.name) for i in inputs] == [("310101", "黄浦区")]
+    assert issues == []
 
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
@@ -424,7 +426,7 @@ def test_geojson_round_trip_rounds_to_seven_decimals() -> None:
     assert 121.1234568 in [c[0] for c in data["coordinates"][0]]
     back = from_geojson(data)
     assert shapely.equals(back, shapely.box(121.1234568, 31.0, 121.2, 31.1))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a GeoJSON geometry"):
         from_geojson([1, 2])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a GeoJSON geometry"):
         from_geojson({"coordinates": []})

@@ -307,7 +307,7 @@ def test_an_empty_locator_finds_nothing() -> None:
 
 
 def test_ids_and_polygons_must_match() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="differ in length"):
         GridLocator(["A", "B"], [shapely.box(0, 0, 1, 1)])
 
 
