@@ -120,7 +120,7 @@ def test_import_skip_invalid(run_cli: Cli, tmp_path: Path) -> None:
     assert result.stdout.strip() == "created 5, changed 0, unchanged 0, skipped 1"
     skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped ")]
     assert len(skipped) == 1
-    assert "feature 4" in skipped[0]
+    assert "features[4]" in skipped[0]
     assert "geometry_invalid" in skipped[0]
     assert exported_codes(run_cli) == [DISTRICT, STREET, COMMUNITY, G1, G3]
 

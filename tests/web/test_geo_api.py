@@ -315,8 +315,12 @@ def test_import_lists_every_bad_feature(client, admin, services, system):
     data["features"][4]["properties"]["parent_code"] = "310102"
     response = client.post("/api/v1/geo/divisions/import", json=data, headers=admin)
     body = assert_problem(response, 422)
+    # The refused street takes its community and that community's grids with it.
     assert [(e["field"], e["rule"]) for e in body["errors"]] == [
         ("features[0].geometry", "geometry_invalid"),
+        ("features[1].parent_code", "parent_exists"),
+        ("features[2].parent_code", "parent_exists"),
+        ("features[3].parent_code", "parent_exists"),
         ("features[4].parent_code", "parent_prefix"),
     ]
     # Features that cannot even be read are reported (and stop the import) on their own.

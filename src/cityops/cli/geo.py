@@ -15,7 +15,7 @@ from cityops.cli.context import AppContext, handle_errors, operator, pass_app
 from cityops.geo.codes import Level
 from cityops.geo.files import PropertyMapping, read_file
 from cityops.geo.model import FeatureIssue
-from cityops.kernel.errors import FieldIssue, ValidationFailed
+from cityops.kernel.errors import ValidationFailed
 
 LEVELS = click.Choice([level.value for level in Level])
 
@@ -61,11 +61,10 @@ def import_command(
 
 
 def _fail(issues: list[FeatureIssue]) -> None:
-    for issue in issues[1:]:
+    """Print one line per refused feature and exit 2 (nothing was written)."""
+    for issue in issues:
         click.echo(f"error: {issue}", err=True)
-    raise ValidationFailed(
-        [FieldIssue(f"features[{i.index}].{i.field}", i.rule, str(i)) for i in issues[:1]]
-    )
+    raise SystemExit(2)
 
 
 @geo.command("export")

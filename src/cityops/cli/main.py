@@ -35,7 +35,8 @@ def show_settings(app: AppContext, as_json: bool) -> None:
         return
     width = max(len(name) for name in shown)
     for name, value in shown.items():
-        click.echo(f"CITYOPS_{name.upper():<{width}}  {value}")
+        shown_value = '""' if value == "" else value  # an empty value stays visible
+        click.echo(f"CITYOPS_{name.upper():<{width}}  {shown_value}")
 
 
 cli.add_command(serve.serve)

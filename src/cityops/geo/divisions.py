@@ -15,7 +15,13 @@ from cityops.auth.audit import make_entry
 from cityops.auth.model import Principal
 from cityops.geo.codes import Level, check_code
 from cityops.geo.events import DivisionsImported
-from cityops.geo.geometry import area_m2, checksum, geometry_problem, to_geojson
+from cityops.geo.geometry import (
+    area_m2,
+    checksum,
+    geometry_problem,
+    planar_area_m2,
+    to_geojson,
+)
 from cityops.geo.model import Division, DivisionInput, FeatureIssue, ImportReport
 from cityops.geo.ports import GeoUnitOfWork
 from cityops.kernel.clock import Clock
@@ -33,9 +39,7 @@ def validate_inputs(
 ) -> tuple[list[tuple[DivisionInput, Level]], list[FeatureIssue]]:
     """Check every feature; return the good ones (parents first) and one issue per bad one."""
     issues: list[FeatureIssue] = []
-    good: list[tuple[DivisionInput, Level]] = []
-    seen: dict[str, int] = {}
-    batch_codes = {item.code for item in inputs}
+    coded: list[tuple[DivisionInput, Level]] = []
     for item in inputs:
         try:
             found = check_code(item.code, level=level, parent_code=item.parent_code)
@@ -45,14 +49,24 @@ def validate_inputs(
                 FeatureIssue(item.index, item.code, issue.field, issue.rule, issue.message)
             )
             continue
-        problem = _other_problem(item, found, seen, known_codes | batch_codes)
+        coded.append((item, found))
+    # Parents first: a child counts its parent as present only if it is stored or accepted in
+    # this import, so a refused community never leaves its grids behind without a parent.
+    coded.sort(key=lambda pair: (pair[1].depth, pair[0].index))
+    seen: dict[str, int] = {}
+    known = set(known_codes)
+    good: list[tuple[DivisionInput, Level]] = []
+    for item, found in coded:
+        problem = _other_problem(item, found, seen, known)
         if problem is not None:
             field, rule, message = problem
             issues.append(FeatureIssue(item.index, item.code, field, rule, message))
             continue
         seen[item.code] = item.index
+        known.add(item.code)
         good.append((item, found))
     good.sort(key=lambda pair: (pair[1].depth, pair[0].code))
+    issues.sort(key=lambda issue: issue.index)
     return good, issues
 
 
@@ -66,17 +80,17 @@ def _other_problem(
         return "name", "required", "every division needs a name"
     if len(name) > MAX_NAME:
         return "name", "max_length", f"at most {MAX_NAME} characters"
+    problem = geometry_problem(item.geometry)
+    if problem is not None:
+        return ("geometry", *problem)
     # A city may hold only its own district: the levels above need not be stored.
     needs_parent = level in (Level.STREET, Level.COMMUNITY, Level.GRID)
     if needs_parent and item.parent_code is not None and item.parent_code not in known:
         return (
             "parent_code",
             "parent_exists",
-            f"the parent {item.parent_code} is neither stored nor in this import",
+            f"the parent {item.parent_code} is neither stored nor accepted in this import",
         )
-    problem = geometry_problem(item.geometry)
-    if problem is not None:
-        return ("geometry", *problem)
     return None
 
 
@@ -290,11 +304,17 @@ def sibling_issues(parent: Division, kids: list[Division]) -> list[GridIssue]:
 def _maybe(
     issues: list[GridIssue], kind: str, parent: str, codes: tuple[str, ...], shape: BaseGeometry
 ) -> None:
-    polygons = [p for p in shapely.get_parts(shape) if p.geom_type in ("Polygon", "MultiPolygon")]
-    if not polygons:
+    polygons = [
+        p
+        for p in shapely.get_parts(shape)
+        if p.geom_type in ("Polygon", "MultiPolygon") and not p.is_empty
+    ]
+    merged = shapely.union_all(polygons) if polygons else None
+    if merged is None or merged.is_empty:
         return
-    merged = shapely.union_all(polygons)
-    size = area_m2(merged)
+    # Slivers are measured flat: a geodesic area treats each long edge as a curve and gives a
+    # hair-thin overlay sliver along a straight edge tens of square metres.
+    size = planar_area_m2(merged)
     if size < MIN_ISSUE_AREA_M2:
         return
     point = merged.representative_point()

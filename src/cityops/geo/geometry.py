@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,8 @@ from pyproj import Geod
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-_GEOD = Geod(ellps="WGS84")  # CGCS2000's ellipsoid differs from WGS-84's by < 0.1 mm
+_GEOD = Geod(ellps="WGS84")
+_M_PER_DEGREE = 111_320.0  # CGCS2000's ellipsoid differs from WGS-84's by < 0.1 mm
 POLYGONAL = ("Polygon", "MultiPolygon")
 
 
@@ -38,6 +40,12 @@ def area_m2(geometry: BaseGeometry) -> float:
     """Return the geodesic area in square metres."""
     area, _perimeter = _GEOD.geometry_area_perimeter(geometry)
     return abs(float(area))
+
+
+def planar_area_m2(geometry: BaseGeometry) -> float:
+    """Return the area in square metres on a local flat projection (good for small shapes)."""
+    lat = math.radians((geometry.bounds[1] + geometry.bounds[3]) / 2)
+    return float(geometry.area) * _M_PER_DEGREE**2 * math.cos(lat)
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 OUTSIDE = -1
 _EXACT = -2
 DEFAULT_MAX_CELLS = 16_000_000
+_CELLS_PER_POLYGON = 20_000
 _METRES_PER_DEGREE = 111_320.0
 
 
@@ -47,7 +48,8 @@ class GridLocator:
         self.cells = 0
         self.exact_cells = 0
         if len(self.ids):
-            self._build_raster(max_cells)
+            # A few grids need no 16-million-cell raster: scale it with their number.
+            self._build_raster(min(max_cells, _CELLS_PER_POLYGON * len(self.ids)))
 
     # -- building ----------------------------------------------------------------------------
 

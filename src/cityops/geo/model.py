@@ -51,8 +51,8 @@ class FeatureIssue:
     message: str
 
     def __str__(self) -> str:
-        where = f"feature {self.index}" + (f" ({self.code})" if self.code else "")
-        return f"{where}: {self.field}: {self.message} (rule: {self.rule})"
+        code = f" ({self.code})" if self.code else ""
+        return f"features[{self.index}].{self.field}{code}: {self.message} (rule: {self.rule})"
 
 
 @dataclass(slots=True)

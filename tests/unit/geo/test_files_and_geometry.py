@@ -132,7 +132,7 @@ def test_read_geojson_reports_each_bad_feature_and_keeps_the_good() -> None:
         (8, None, "properties", "object"),
     ]
     assert all(i.message for i in issues)
-    assert "feature 5 (310101002001005): geometry:" in str(issues[4])
+    assert "features[5].geometry (310101002001005):" in str(issues[4])
     assert str(issues[4]).endswith("(rule: geometry_format)")
 
 
