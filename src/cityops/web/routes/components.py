@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from cityops.auth.model import Principal
+from cityops.catalog.components import ComponentImportReport
 from cityops.catalog.reference import component_classes, matter_classes
+from cityops.geo.places import PlaceImportReport
 from cityops.kernel.errors import FieldIssue, ValidationFailed
 from cityops.web.security import Require, services_of
 
@@ -40,6 +42,15 @@ def _rows_from_body(body: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
     if len(rows) > MAX_ROWS:
         raise ValidationFailed.single("body", "max_items", f"at most {MAX_ROWS:,} rows")
     return [r if isinstance(r, dict) else {} for r in rows]
+
+
+def _summary_or_refusal(report: ComponentImportReport | PlaceImportReport) -> dict[str, Any]:
+    """Return the import's summary, or a 422 naming every refused row when nothing was written."""
+    if not report.written:
+        raise ValidationFailed(
+            [FieldIssue(f"rows[{i.row}].{i.field}", i.rule, i.message) for i in report.issues]
+        )
+    return report.summary()
 
 
 @router.get("/catalog/components", tags=["catalog"])
@@ -81,11 +92,7 @@ def import_components(
     report = services_of(request).components.import_rows(
         principal, _rows_from_body(body), skip_invalid=skip_invalid
     )
-    if not report.written:
-        raise ValidationFailed(
-            [FieldIssue(f"rows[{i.row}].{i.field}", i.rule, i.message) for i in report.issues]
-        )
-    return report.summary()
+    return _summary_or_refusal(report)
 
 
 @router.get("/components")
@@ -142,11 +149,7 @@ def import_places(
     report = services_of(request).gazetteer.import_rows(
         principal, _rows_from_body(body), skip_invalid=skip_invalid
     )
-    if not report.written:
-        raise ValidationFailed(
-            [FieldIssue(f"rows[{i.row}].{i.field}", i.rule, i.message) for i in report.issues]
-        )
-    return report.summary()
+    return _summary_or_refusal(report)
 
 
 @router.get("/places/resolve")
