@@ -28,8 +28,12 @@ def divisions() -> list[DivisionInput]:
         DivisionInput(0, DISTRICT, "高新区", None, whole),
         DivisionInput(1, STREET, "石佛街道", DISTRICT, whole),
         DivisionInput(2, COMMUNITY, "科学大道社区", STREET, whole),
-        DivisionInput(3, G1, "科学大道第1网格", COMMUNITY, shapely.box(113.54, 34.80, 113.55, 34.82)),
-        DivisionInput(4, G2, "科学大道第2网格", COMMUNITY, shapely.box(113.55, 34.80, 113.56, 34.82)),
+        DivisionInput(
+            3, G1, "科学大道第1网格", COMMUNITY, shapely.box(113.54, 34.80, 113.55, 34.82)
+        ),
+        DivisionInput(
+            4, G2, "科学大道第2网格", COMMUNITY, shapely.box(113.55, 34.80, 113.56, 34.82)
+        ),
     ]
 
 
@@ -53,7 +57,9 @@ def rows() -> list[dict[str, Any]]:
     return [
         row(LAMP_A, 113.545, 34.810),
         row(LAMP_B, 113.5455, 34.810),  # ~46 m east of A
-        row(COVER, 113.5451, 34.810, name="污水井盖", department_code="SW", department_name="水务局"),
+        row(
+            COVER, 113.5451, 34.810, name="污水井盖", department_code="SW", department_name="水务局"
+        ),
         row(LAMP_C, 113.555, 34.810, change_date="2026-06-30", status="破损"),  # in G2
         row(BIN_OUTSIDE, 113.600, 34.810, name="垃圾箱"),  # outside every grid
     ]
@@ -139,7 +145,11 @@ def test_a_component_keeps_every_attribute(services, system, imported) -> None:
     assert lamp.id == LAMP_C
     assert lamp.class_code == "01037"
     assert lamp.division_code == DISTRICT
-    assert (lamp.name, lamp.department_code, lamp.department_name) == ("路灯", "SZ", "市政设施管理处")
+    assert (lamp.name, lamp.department_code, lamp.department_name) == (
+        "路灯",
+        "SZ",
+        "市政设施管理处",
+    )
     assert lamp.status == "破损"
     assert lamp.initial_date == date(2019, 3, 1)
     assert lamp.change_date == date(2026, 6, 30)
@@ -468,7 +478,8 @@ def test_the_index_is_rebuilt_after_an_import(services, system, places) -> None:
     before, _ = services.gazetteer.resolve(system, "郑州大学")
     assert not before.found
     services.gazetteer.import_rows(
-        system, [{"kind": "poi", "name": "郑州大学", "lon": 113.541, "lat": 34.819, "aliases": "郑大"}]
+        system,
+        [{"kind": "poi", "name": "郑州大学", "lon": 113.541, "lat": 34.819, "aliases": "郑大"}],
     )
     after, location = services.gazetteer.resolve(system, "郑大")
     assert after.found

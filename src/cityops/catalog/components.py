@@ -247,7 +247,6 @@ def component_from_row(
         change_date=changed,
         data_source=source,
         note=_text(row, "note"),
-        grid_code=_text(row, "grid_code"),
     )
     return component, []
 
@@ -353,11 +352,12 @@ class ComponentService:
             placed.append(
                 replace(
                     component,
-                    grid_code=component.grid_code or grid,
+                    # Where the point falls decides the grid; a grid column in a file does not.
+                    grid_code=grid,
                     community_code=community[0] if community else None,
-                    community_name=community[1] if community else None,
+                    community_name=community[1][:50] if community else None,
                     street_code=street[0] if street else None,
-                    street_name=street[1] if street else None,
+                    street_name=street[1][:50] if street else None,
                 )
             )
         return placed

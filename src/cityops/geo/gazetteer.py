@@ -28,7 +28,7 @@ KINDS = ("road", "address", "poi")
 _METRES_PER_DEGREE = 111_320.0
 _MEET_WITHIN_M = 50.0
 _CORNER_OFFSET_M = 15.0
-_DIRECTIONS = {
+_DIRECTIONS: dict[str, tuple[float, float]] = {
     "东南": (1, -1),
     "东北": (1, 1),
     "西南": (-1, -1),
@@ -40,7 +40,7 @@ _DIRECTIONS = {
 }
 _INTERSECTION = re.compile(r"(交叉口|交叉路口|十字路口|路口|交口|交汇处|交界处|口)")
 _CORNER = re.compile(r"(东南|东北|西南|西北|东|西|南|北)(角|侧|面|边|方向)")
-_NUMBER = re.compile(r"(\d+)\s*号")
+_NUMBER = re.compile(r"(?<!\d)(\d{1,6})\s*号")  # longer numbers are not house numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +221,8 @@ class Gazetteer:
         corner = _CORNER.search(query)
         if corner:
             east, north = _DIRECTIONS[corner.group(1)]
+            if east and north:  # a corner: 15 m along the diagonal, not 15 m each way
+                east, north = east / math.sqrt(2), north / math.sqrt(2)
             lon += east * _CORNER_OFFSET_M / (_METRES_PER_DEGREE * math.cos(math.radians(lat)))
             lat += north * _CORNER_OFFSET_M / _METRES_PER_DEGREE
         confidence = 0.9 if _INTERSECTION.search(query) or corner else 0.75

@@ -226,4 +226,6 @@ places = Table(
     Column("lat", Float, nullable=False),
     Column("source_key", String(64), nullable=False, unique=True),
     Index(None, "name"),
+    # Ids are never reused, so (highest id, count) changes whenever a place is replaced.
+    sqlite_autoincrement=True,
 )

@@ -105,7 +105,14 @@ def test_optional_attributes_may_be_missing_or_blank() -> None:
 
 def test_values_are_trimmed_and_numbers_accepted() -> None:
     component, issues = component_from_row(
-        good_row(id=f" {ID} ", name=" 路灯 ", status="破损 ", lon=113.55, lat=34, initial_date=" 2019-03-01 "),
+        good_row(
+            id=f" {ID} ",
+            name=" 路灯 ",
+            status="破损 ",
+            lon=113.55,
+            lat=34,
+            initial_date=" 2019-03-01 ",
+        ),
         1,
     )
     assert issues == []
@@ -309,7 +316,9 @@ VALUES = st.one_of(
     row=st.one_of(
         st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), VALUES, max_size=20),
         st.fixed_dictionaries({k: VALUES for k in KEYS}),
-        st.builds(lambda changes: good_row(**changes), st.dictionaries(st.sampled_from(KEYS), VALUES)),
+        st.builds(
+            lambda changes: good_row(**changes), st.dictionaries(st.sampled_from(KEYS), VALUES)
+        ),
     ),
     index=st.integers(min_value=1, max_value=10**6),
 )

@@ -1,4 +1,4 @@
-"""The gazetteer: Chinese location text → intersection, address or POI, or not found + candidates."""
+"""The gazetteer: location text → intersection, address or POI, or not found + candidates."""
 
 from __future__ import annotations
 
@@ -30,18 +30,14 @@ PLACES = (
     NamedPlace("road:lhj", "road", "莲花街", LineString([(113.570, 34.800), (113.590, 34.800)])),
     NamedPlace("road:fyj", "road", "枫杨街", LineString([(113.570, 34.805), (113.590, 34.805)])),
     # A road that stops 33 m short of 长椿路's northern end: near enough to count as meeting.
-    NamedPlace(
-        "road:wtj", "road", "梧桐街", LineString([(113.545, 34.8203), (113.555, 34.8203)])
-    ),
+    NamedPlace("road:wtj", "road", "梧桐街", LineString([(113.545, 34.8203), (113.555, 34.8203)])),
     # House numbers on 科学大道.
     NamedPlace("addr:100", "address", "科学大道100号", Point(113.5450, 34.8102)),
     NamedPlace("addr:102", "address", "科学大道102号", Point(113.5455, 34.8102)),
     NamedPlace("addr:104", "address", "科学大道104号", Point(113.5460, 34.8102)),
     NamedPlace("addr:110", "address", "科学大道110号", Point(113.5475, 34.8102)),
     # Points of interest, one with aliases, two sharing a name.
-    NamedPlace(
-        "poi:zzu", "poi", "郑州大学", Point(113.535, 34.815), ("郑大", "郑州大学主校区")
-    ),
+    NamedPlace("poi:zzu", "poi", "郑州大学", Point(113.535, 34.815), ("郑大", "郑州大学主校区")),
     NamedPlace("poi:bm1", "poi", "便民服务站", Point(113.552, 34.812)),
     NamedPlace("poi:bm2", "poi", "便民服务站", Point(113.575, 34.802)),
 )
@@ -287,9 +283,7 @@ _SLACK_LON = 100 / (M_PER_DEG * math.cos(math.radians(34.81)))
 
 location_text = st.one_of(
     st.text(max_size=60),
-    st.lists(
-        st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=4)), max_size=12
-    ).map("".join),
+    st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=4)), max_size=12).map("".join),
 )
 
 

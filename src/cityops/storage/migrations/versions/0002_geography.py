@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("source_key", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_places")),
         sa.UniqueConstraint("source_key", name=op.f("uq_places_source_key")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("places", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_places_name"), ["name"], unique=False)
