@@ -8,21 +8,16 @@ map tile server (CITYOPS_MAP_TILE_URL), in the settings, the CSP and the page.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -35,6 +30,12 @@ from cityops.kernel.clock import FrozenClock
 from cityops.settings import Settings, SettingsError, load_settings, tile_origin
 from cityops.web.app import create_app
 from tests.conftest import PASSWORD, TEST_SECRET, skip_or_fail
+from tests.e2e.server_process import (
+    environment,
+    free_port,
+    stop,
+    wait_until_healthy,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,23 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-STARTUP_SECONDS = 30.0
-SHUTDOWN_SECONDS = 15.0
 DRAW_MS = 20_000
-
-
-def _environment(**values: str) -> dict[str, str]:
-    """The current environment without any CITYOPS_* setting, plus ``values``."""
-    settings = {f"CITYOPS_{name.upper()}" for name in Settings.model_fields}
-    env = {k: v for k, v in os.environ.items() if k not in settings}
-    env.update(values)
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _admin_password(path: Path) -> str:
@@ -69,35 +54,6 @@ def _admin_password(path: Path) -> str:
         if len(fields) == 3 and fields[0] == "admin":
             return fields[2]
     raise AssertionError(f"no admin in {path}")
-
-
-def _stop(process: subprocess.Popen[Any]) -> None:
-    """SIGINT (what Ctrl-C sends), then SIGKILL if it has not exited in time."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=SHUTDOWN_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=SHUTDOWN_SECONDS)
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    with httpx.Client(base_url=base_url, timeout=2.0, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"server exited with {process.returncode}:\n{log.read_text(errors='replace')}"
-                )
-            try:
-                if client.get("/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-    pytest.fail(f"server not healthy after {STARTUP_SECONDS}s:\n{log.read_text(errors='replace')}")
 
 
 @dataclass(frozen=True)
@@ -295,7 +251,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     loaded = subprocess.run(
         [sys.executable, "-m", "cityops", "demo", "load"],
         cwd=root,
-        env=_environment(
+        env=environment(
             CITYOPS_MODE="demo", CITYOPS_DATABASE_URL=database_url, CITYOPS_DATA_DIR=str(var)
         ),
         capture_output=True,
@@ -305,14 +261,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     assert loaded.returncode == 0, loaded.stderr
 
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = root / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "cityops", "serve", "--port", str(port)],
             cwd=root,
-            env=_environment(
+            env=environment(
                 CITYOPS_MODE="dev",
                 CITYOPS_DATABASE_URL=database_url,
                 CITYOPS_DATA_DIR=str(var),
@@ -323,10 +279,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_healthy(process, base_url, log)
+        wait_until_healthy(process, base_url, log)
         yield Server(base_url, _admin_password(var / "demo-credentials.txt"))
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.mark.slow

@@ -3,40 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx2 as httpx
 import pytest
 
-from cityops.settings import Settings
+from tests.e2e.server_process import (
+    environment,
+    free_port,
+    stop,
+    wait_until_healthy,
+)
 
 pytestmark = pytest.mark.slow
-
-STARTUP_SECONDS = 30.0
-SHUTDOWN_SECONDS = 15.0
-
-
-def _environment(**values: str) -> dict[str, str]:
-    """The current environment without any CITYOPS_* setting, plus ``values``."""
-    settings = {f"CITYOPS_{name.upper()}" for name in Settings.model_fields}
-    env = {k: v for k, v in os.environ.items() if k not in settings}
-    env.update(values)
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _read_credentials(path: Path) -> dict[str, str]:
@@ -58,35 +41,6 @@ class Server:
     log: Path
 
 
-def _stop(process: subprocess.Popen[Any]) -> None:
-    """SIGINT (what Ctrl-C sends), then SIGKILL if it has not exited in time."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=SHUTDOWN_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=SHUTDOWN_SECONDS)
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    with httpx.Client(base_url=base_url, timeout=2.0, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"server exited with {process.returncode}:\n{log.read_text(errors='replace')}"
-                )
-            try:
-                if client.get("/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-    pytest.fail(f"server not healthy after {STARTUP_SECONDS}s:\n{log.read_text(errors='replace')}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Load the demo city into a fresh SQLite file, then serve it in dev mode."""
@@ -97,7 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     loaded = subprocess.run(
         [sys.executable, "-m", "cityops", "demo", "load"],
         cwd=root,
-        env=_environment(
+        env=environment(
             CITYOPS_MODE="demo", CITYOPS_DATABASE_URL=database_url, CITYOPS_DATA_DIR=str(var)
         ),
         capture_output=True,
@@ -108,14 +62,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert loaded.returncode == 0, loaded.stderr
     credentials = _read_credentials(var / "demo-credentials.txt")
 
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = root / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "cityops", "serve", "--port", str(port)],
             cwd=root,
-            env=_environment(
+            env=environment(
                 CITYOPS_MODE="dev",
                 CITYOPS_DATABASE_URL=database_url,
                 CITYOPS_DATA_DIR=str(var),
@@ -125,10 +79,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_healthy(process, base_url, log)
+        wait_until_healthy(process, base_url, log)
         yield Server(base_url=base_url, credentials=credentials, log=log)
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.fixture
@@ -227,7 +181,7 @@ def test_python_m_cityops_help_lists_every_command(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "cityops", "--help"],
         cwd=tmp_path,
-        env=_environment(),
+        env=environment(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -244,7 +198,7 @@ def test_settings_json_from_a_subprocess(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "cityops", "settings", "--json"],
         cwd=tmp_path,
-        env=_environment(CITYOPS_MODE="dev", CITYOPS_PORT="8765"),
+        env=environment(CITYOPS_MODE="dev", CITYOPS_PORT="8765"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -257,9 +211,9 @@ def test_settings_json_from_a_subprocess(tmp_path: Path) -> None:
 def _serve_expecting_refusal(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``serve`` where it must refuse to start; fail (after killing it) if it serves."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "cityops", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "cityops", "serve", "--port", str(free_port())],
         cwd=tmp_path,
-        env=_environment(**env),
+        env=environment(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -267,7 +221,7 @@ def _serve_expecting_refusal(tmp_path: Path, **env: str) -> subprocess.Completed
     try:
         stdout, stderr = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
-        _stop(process)
+        stop(process)
         process.communicate()
         pytest.fail("serve started instead of refusing")
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)

@@ -1,0 +1,62 @@
+"""Start and stop a real ``cityops serve`` process for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from cityops.settings import Settings
+
+STARTUP_SECONDS = 30.0
+SHUTDOWN_SECONDS = 15.0
+
+
+def environment(**values: str) -> dict[str, str]:
+    """The current environment without any CITYOPS_* setting, plus ``values``."""
+    settings = {f"CITYOPS_{name.upper()}" for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k not in settings}
+    env.update(values)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """SIGINT (what Ctrl-C sends), then SIGKILL if it has not exited in time."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=SHUTDOWN_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=SHUTDOWN_SECONDS)
+
+
+def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    with httpx.Client(base_url=base_url, timeout=2.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"server exited with {process.returncode}:\n{log.read_text(errors='replace')}"
+                )
+            try:
+                if client.get("/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+    pytest.fail(f"server not healthy after {STARTUP_SECONDS}s:\n{log.read_text(errors='replace')}")
