@@ -18,6 +18,7 @@ from cityops.auth.audit import AuditReader
 from cityops.auth.ratelimit import LoginRateLimiter
 from cityops.auth.secrets import PasswordHasher
 from cityops.auth.signin import SignInService
+from cityops.cases.workcalendar import build_calendar, read_overrides
 from cityops.catalog.components import ComponentService
 from cityops.geo.divisions import DivisionService
 from cityops.geo.locate import LocationService
@@ -25,6 +26,7 @@ from cityops.geo.places import GazetteerService
 from cityops.geo.responsibility import ResponsibilityService
 from cityops.kernel.bus import EventBus
 from cityops.kernel.clock import Clock, SystemClock
+from cityops.kernel.worktime import WorkingCalendar
 from cityops.settings import Settings
 from cityops.storage import Store
 from cityops.storage.unit_of_work import SqlUnitOfWork
@@ -49,6 +51,7 @@ class Services:
     responsibility: ResponsibilityService
     components: ComponentService
     gazetteer: GazetteerService
+    calendar: WorkingCalendar
     secret_key: str = field(repr=False)
 
     def close(self) -> None:
@@ -98,6 +101,11 @@ def bootstrap(
         responsibility=ResponsibilityService(store.unit_of_work, clock),
         components=ComponentService(store.unit_of_work, clock, locations.placer),
         gazetteer=GazetteerService(store.unit_of_work, clock, locations),
+        calendar=build_calendar(
+            settings.timezone,
+            settings.working_hours,
+            read_overrides(settings.calendar_file) if settings.calendar_file else None,
+        ),
         secret_key=resolve_secret_key(settings),
     )
 

@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cityops.kernel.errors import ValidationFailed
+from cityops.kernel.worktime import parse_hours
+
 # Values that must never protect a production deployment.
 KNOWN_WEAK_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "demo", "cityops"})
 MIN_SECRET_LENGTH = 32
@@ -73,6 +76,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Proxy addresses whose X-Forwarded-For is believed (JSON list).",
     )
+    working_hours: str = Field(
+        "09:00-12:00,13:30-17:30",
+        description="Working periods of a working day, local time, for deadlines (工作时).",
+    )
+    calendar_file: Path | None = Field(
+        None, description="JSON file of a city's extra holidays and working days."
+    )
     event_poll_seconds: float = Field(
         1.0,
         gt=0,
@@ -94,6 +104,15 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        try:
+            parse_hours(value)
+        except ValidationFailed as error:
+            raise ValueError(error.issues[0].message) from None
         return value
 
     @field_validator("database_url")
