@@ -6,7 +6,11 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +64,53 @@ def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Pat
                 pass
             time.sleep(0.2)
     pytest.fail(f"server not healthy after {STARTUP_SECONDS}s:\n{log.read_text(errors='replace')}")
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    """A running ``cityops serve`` on the demo city: where it listens and what it wrote."""
+
+    base_url: str
+    var: Path
+    log: Path
+
+
+@contextmanager
+def demo_server(root: Path, **settings: str) -> Iterator[DemoServer]:
+    """Load the demo city into SQLite under ``root``, serve it in dev mode, stop it after."""
+    var = root / "var"
+    database_url = f"sqlite:///{root / 'cityops.db'}"
+    loaded = subprocess.run(
+        [sys.executable, "-m", "cityops", "demo", "load"],
+        cwd=root,
+        env=environment(
+            CITYOPS_MODE="demo", CITYOPS_DATABASE_URL=database_url, CITYOPS_DATA_DIR=str(var)
+        ),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log = root / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cityops", "serve", "--port", str(port)],
+            cwd=root,
+            env=environment(
+                CITYOPS_MODE="dev",
+                CITYOPS_DATABASE_URL=database_url,
+                CITYOPS_DATA_DIR=str(var),
+                CITYOPS_HOST="127.0.0.1",
+                **settings,
+            ),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_healthy(process, base_url, log)
+        yield DemoServer(base_url, var, log)
+    finally:
+        stop(process)

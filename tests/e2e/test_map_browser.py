@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,10 +29,7 @@ from cityops.settings import Settings, SettingsError, load_settings, tile_origin
 from cityops.web.app import create_app
 from tests.conftest import PASSWORD, TEST_SECRET, skip_or_fail
 from tests.e2e.server_process import (
-    environment,
-    free_port,
-    stop,
-    wait_until_healthy,
+    demo_server,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -245,44 +240,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Load the demo city (divisions and grids included) into SQLite and serve it."""
-    root = tmp_path_factory.mktemp("map")
-    var = root / "var"
-    database_url = f"sqlite:///{root / 'cityops.db'}"
-    loaded = subprocess.run(
-        [sys.executable, "-m", "cityops", "demo", "load"],
-        cwd=root,
-        env=environment(
-            CITYOPS_MODE="demo", CITYOPS_DATABASE_URL=database_url, CITYOPS_DATA_DIR=str(var)
-        ),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert loaded.returncode == 0, loaded.stderr
-
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = root / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cityops", "serve", "--port", str(port)],
-            cwd=root,
-            env=environment(
-                CITYOPS_MODE="dev",
-                CITYOPS_DATABASE_URL=database_url,
-                CITYOPS_DATA_DIR=str(var),
-                CITYOPS_HOST="127.0.0.1",
-                CITYOPS_LANGUAGE="zh-CN",
-            ),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_healthy(process, base_url, log)
-        yield Server(base_url, _admin_password(var / "demo-credentials.txt"))
-    finally:
-        stop(process)
+    with demo_server(tmp_path_factory.mktemp("map"), CITYOPS_LANGUAGE="zh-CN") as running:
+        yield Server(running.base_url, _admin_password(running.var / "demo-credentials.txt"))
 
 
 @pytest.mark.slow

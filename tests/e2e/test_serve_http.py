@@ -13,10 +13,10 @@ import httpx2 as httpx
 import pytest
 
 from tests.e2e.server_process import (
+    demo_server,
     environment,
     free_port,
     stop,
-    wait_until_healthy,
 )
 
 pytestmark = pytest.mark.slow
@@ -44,45 +44,9 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Load the demo city into a fresh SQLite file, then serve it in dev mode."""
-    root = tmp_path_factory.mktemp("e2e")
-    var = root / "var"
-    database_url = f"sqlite:///{root / 'cityops.db'}"
-
-    loaded = subprocess.run(
-        [sys.executable, "-m", "cityops", "demo", "load"],
-        cwd=root,
-        env=environment(
-            CITYOPS_MODE="demo", CITYOPS_DATABASE_URL=database_url, CITYOPS_DATA_DIR=str(var)
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert loaded.returncode == 0, loaded.stderr
-    credentials = _read_credentials(var / "demo-credentials.txt")
-
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = root / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cityops", "serve", "--port", str(port)],
-            cwd=root,
-            env=environment(
-                CITYOPS_MODE="dev",
-                CITYOPS_DATABASE_URL=database_url,
-                CITYOPS_DATA_DIR=str(var),
-                CITYOPS_HOST="127.0.0.1",
-            ),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_healthy(process, base_url, log)
-        yield Server(base_url=base_url, credentials=credentials, log=log)
-    finally:
-        stop(process)
+    with demo_server(tmp_path_factory.mktemp("e2e")) as running:
+        credentials = _read_credentials(running.var / "demo-credentials.txt")
+        yield Server(base_url=running.base_url, credentials=credentials, log=running.log)
 
 
 @pytest.fixture
