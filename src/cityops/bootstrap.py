@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cityops.auth.accounts import AccountService
 from cityops.auth.apikeys import ApiKeyService
@@ -18,6 +19,16 @@ from cityops.auth.audit import AuditReader
 from cityops.auth.ratelimit import LoginRateLimiter
 from cityops.auth.secrets import PasswordHasher
 from cityops.auth.signin import SignInService
+from cityops.cases.classification import ClassificationService
+from cityops.cases.deadlines import DeadlinePolicy, parse_ladder
+from cityops.cases.intake import IntakeService
+from cityops.cases.kpis import parse_weights
+from cityops.cases.lights import LightThresholds
+from cityops.cases.listing import CaseListService
+from cityops.cases.policy import CasePolicy
+from cityops.cases.rules import MatterRuleService
+from cityops.cases.service import CaseService
+from cityops.cases.sweeper import DeadlineSweeper, PeriodicSweeper
 from cityops.cases.workcalendar import build_calendar, read_overrides
 from cityops.catalog.components import ComponentService
 from cityops.geo.divisions import DivisionService
@@ -29,6 +40,7 @@ from cityops.kernel.clock import Clock, SystemClock
 from cityops.kernel.worktime import WorkingCalendar
 from cityops.settings import Settings
 from cityops.storage import Store
+from cityops.storage.files import DirectoryFiles
 from cityops.storage.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -52,10 +64,24 @@ class Services:
     components: ComponentService
     gazetteer: GazetteerService
     calendar: WorkingCalendar
+    case_policy: CasePolicy
+    matter_rules: MatterRuleService
+    classification: ClassificationService
+    intake: IntakeService
+    cases: CaseService
+    case_lists: CaseListService
+    sweeper: DeadlineSweeper
+    periodic_sweeper: PeriodicSweeper
     secret_key: str = field(repr=False)
+
+    def start_background(self) -> None:
+        """Start the event bus and the deadline sweeps (the web app does on start-up)."""
+        self.bus.start()
+        self.periodic_sweeper.start()
 
     def close(self) -> None:
         """Stop background work and close the store's connections."""
+        self.periodic_sweeper.stop()
         self.bus.stop()
         self.store.dispose()
 
@@ -81,6 +107,22 @@ def bootstrap(
         window=timedelta(seconds=settings.login_failure_window_seconds),
     )
     locations = LocationService(store.unit_of_work)
+    calendar = build_calendar(
+        settings.timezone,
+        settings.working_hours,
+        read_overrides(settings.calendar_file) if settings.calendar_file else None,
+    )
+    policy = case_policy(settings)
+    gazetteer = GazetteerService(store.unit_of_work, clock, locations)
+    classification = ClassificationService(
+        store.unit_of_work,
+        clock,
+        Path(settings.data_dir) / "classifier" / "model.npz",
+        settings.classifier_model,
+    )
+    files = DirectoryFiles(Path(settings.data_dir) / "attachments")
+    cases = CaseService(store.unit_of_work, clock, calendar, policy, files)
+    sweeper = DeadlineSweeper(store.unit_of_work, clock, calendar, policy)
     return Services(
         settings=settings,
         clock=clock,
@@ -100,13 +142,45 @@ def bootstrap(
         locations=locations,
         responsibility=ResponsibilityService(store.unit_of_work, clock),
         components=ComponentService(store.unit_of_work, clock, locations.placer),
-        gazetteer=GazetteerService(store.unit_of_work, clock, locations),
-        calendar=build_calendar(
-            settings.timezone,
-            settings.working_hours,
-            read_overrides(settings.calendar_file) if settings.calendar_file else None,
+        gazetteer=gazetteer,
+        calendar=calendar,
+        case_policy=policy,
+        matter_rules=MatterRuleService(store.unit_of_work, clock),
+        classification=classification,
+        intake=IntakeService(
+            store.unit_of_work,
+            clock,
+            calendar,
+            policy,
+            locations,
+            gazetteer,
+            classification.suggest,
         ),
+        cases=cases,
+        case_lists=CaseListService(
+            store.unit_of_work, clock, cases, parse_weights(settings.case_kpi_weights)
+        ),
+        sweeper=sweeper,
+        periodic_sweeper=PeriodicSweeper(sweeper, settings.case_sweep_seconds),
         secret_key=resolve_secret_key(settings),
+    )
+
+
+def case_policy(settings: Settings) -> CasePolicy:
+    """Return the case-loop policy of ``settings``."""
+    return CasePolicy(
+        zone=ZoneInfo(settings.timezone),
+        deadlines=DeadlinePolicy(
+            LightThresholds(yellow=settings.case_light_yellow),
+            parse_ladder(settings.case_escalation_ladder),
+        ),
+        default_limit_normal=settings.case_limit_normal,
+        default_limit_urgent=settings.case_limit_urgent,
+        dedupe_metres=settings.case_dedupe_metres,
+        dedupe_hours=settings.case_dedupe_hours,
+        auto_dispatch=settings.case_auto_dispatch,
+        auto_dispatch_confidence=settings.case_auto_dispatch_confidence,
+        max_attachment_bytes=settings.case_max_photo_bytes,
     )
 
 

@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cityops.kernel.errors import ValidationFailed
-from cityops.kernel.worktime import parse_hours
+from cityops.kernel.worktime import parse_hours, parse_limit
 
 # Values that must never protect a production deployment.
 KNOWN_WEAK_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "demo", "cityops"})
@@ -96,6 +96,46 @@ class Settings(BaseSettings):
     map_tile_attribution: str = Field(
         "", max_length=300, description="Text shown on the map for the tiles' source."
     )
+    case_limit_normal: str = Field(
+        "5 工作日",
+        description="Handling time limit of a normal case when no matter rule names one.",
+    )
+    case_limit_urgent: str = Field(
+        "4 工作时",
+        description="Handling time limit of an urgent case when no matter rule names one.",
+    )
+    case_light_yellow: float = Field(
+        0.8, gt=0, le=1, description="Share of the time limit used when a case turns yellow."
+    )
+    case_escalation_ladder: str = Field(
+        "8:street,24:district,40:city",
+        description="Working hours overdue : level, comma-separated, for escalating red cases.",
+    )
+    case_sweep_seconds: float = Field(
+        60.0, ge=0, le=3600, description="How often `serve` checks deadlines (0: never)."
+    )
+    case_dedupe_metres: float = Field(
+        50.0, ge=0, le=5000, description="Open cases of the same class this close are duplicates."
+    )
+    case_dedupe_hours: float = Field(
+        72.0, ge=0, le=24 * 90, description="…if accepted within this many hours."
+    )
+    case_auto_dispatch: bool = Field(
+        False, description="File and dispatch at intake when class and route are both certain."
+    )
+    case_auto_dispatch_confidence: float = Field(
+        0.8, ge=0, le=1, description="Classifier confidence needed for auto-dispatch."
+    )
+    case_max_photo_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest photo accepted, in bytes."
+    )
+    case_kpi_weights: str | None = Field(
+        None, description="JSON role → measure → weight for KPI composite scores (sum 1 per role)."
+    )
+    classifier_model: Path | None = Field(
+        None,
+        description="Trained classifier to use (default: the data dir's, else the shipped seed).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -111,6 +151,15 @@ class Settings(BaseSettings):
     def _valid_hours(cls, value: str) -> str:
         try:
             parse_hours(value)
+        except ValidationFailed as error:
+            raise ValueError(error.issues[0].message) from None
+        return value
+
+    @field_validator("case_limit_normal", "case_limit_urgent")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        try:
+            parse_limit(value)
         except ValidationFailed as error:
             raise ValueError(error.issues[0].message) from None
         return value

@@ -18,6 +18,8 @@ from schemathesis.generation import GenerationMode
 
 from cityops.auth.permissions import Role
 from cityops.bootstrap import bootstrap
+from cityops.cases.intake import IntakeRequest
+from cityops.cases.rules import MatterRule
 from cityops.geo.geometry import from_geojson
 from cityops.geo.model import DivisionInput
 from cityops.settings import Settings
@@ -131,12 +133,26 @@ def admin(services, system, make_user):
         ],
     )
     assert imported.written, imported.issues
+    services.matter_rules.put(system, MatterRule("01002", department_code="SZ"))
+    case = services.intake.accept(
+        system,
+        IntakeRequest(
+            channel="hotline", description="井盖破损", lon=121.475, lat=31.235, matter_code="01002"
+        ),
+    ).case
+    photo = services.cases.add_photo(
+        system, case.id, b"\x89PNG\r\n\x1a\n" + bytes(8), "image/png", "a.png"
+    )
     return "root", {
         "username": "zhang.san",
         "code": "SZ",
         "key_id": key.id,
         "component_id": component,
         "grid": grid,
+        "matter_code": "01002",
+        "ref": str(case.id),
+        "command": "urge",
+        "attachment_id": photo.id,
     }
 
 

@@ -55,6 +55,7 @@ PERMISSIONS: dict[str, str] = {
     "geo:read": "read divisions, grids and components",
     "geo:write": "import and change divisions, grids and components",
     "cases:read": "read cases",
+    "cases:contact": "see reporters' names and phone numbers unmasked",
     "cases:create": "register new cases (appeals, reports, detections)",
     "cases:file": "file (立案) or reject cases",
     "cases:dispatch": "dispatch, re-dispatch, hold, void and urge cases",
@@ -87,6 +88,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         _READ_ALL
         | {
             "cases:create",
+            "cases:contact",
             "cases:file",
             "cases:dispatch",
             "cases:verify",
@@ -95,8 +97,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "users:read",
         }
     ),
-    Role.DISPATCHER: frozenset(_READ_ALL | {"cases:create", "cases:file", "cases:dispatch"}),
-    Role.INTAKE: frozenset(_READ_ALL | {"cases:create"}),
+    Role.DISPATCHER: frozenset(
+        _READ_ALL | {"cases:create", "cases:contact", "cases:file", "cases:dispatch"}
+    ),
+    Role.INTAKE: frozenset(_READ_ALL | {"cases:create", "cases:contact"}),
     Role.DEPARTMENT_HANDLER: frozenset(_READ_ALL | {"cases:handle"}),
     Role.PATROLLER: frozenset(_READ_ALL | {"cases:create", "cases:verify"}),
     Role.ANALYST: frozenset(_READ_ALL | {"events:read"}),

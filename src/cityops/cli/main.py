@@ -7,7 +7,7 @@ import json
 import click
 
 import cityops
-from cityops.cli import apikeys, audit, calendar, components, db, demo, geo, serve, users
+from cityops.cli import apikeys, audit, calendar, cases, components, db, demo, geo, serve, users
 from cityops.cli.context import AppContext, handle_errors, pass_app
 
 
@@ -50,6 +50,7 @@ cli.add_command(geo.geo)
 cli.add_command(components.components)
 cli.add_command(components.places)
 cli.add_command(calendar.calendar)
+cli.add_command(cases.cases)
 
 
 def main() -> None:

@@ -175,6 +175,10 @@ class WorkingCalendar:
                 total += piece_end - piece_start
         return total
 
+    def duration(self, limit: WorkingLimit | timedelta) -> timedelta:
+        """Return a limit as working time (a working day is the length of the periods)."""
+        return self._as_duration(limit)
+
     def _as_duration(self, limit: WorkingLimit | timedelta) -> timedelta:
         if isinstance(limit, timedelta):
             return limit

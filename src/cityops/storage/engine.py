@@ -33,6 +33,26 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+class _Median:
+    """SQLite lacks a median aggregate; PostgreSQL has percentile_cont(0.5)."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def step(self, value: float | None) -> None:
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> float | None:
+        if not self.values:
+            return None
+        ordered = sorted(self.values)
+        middle = len(ordered) // 2
+        if len(ordered) % 2:
+            return float(ordered[middle])
+        return (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     path = sqlite_path(url)
     if path is not None:
@@ -49,6 +69,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        dbapi_connection.create_aggregate("median", 1, _Median)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -229,3 +229,142 @@ places = Table(
     # Ids are never reused, so (highest id, count) changes whenever a place is replaced.
     sqlite_autoincrement=True,
 )
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("appeal_type", String(12), nullable=True),  # 12345: 咨询 求助 投诉 举报 建议
+    Column("urgency", String(8), nullable=False),  # normal (一般) or urgent (紧急)
+    Column("description", String(2000), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("resume_to", String(16), nullable=True),
+    Column("extension_pending", Boolean, nullable=False),
+    Column("reworks", Integer, nullable=False),
+    Column("returns", Integer, nullable=False),
+    Column("urges", Integer, nullable=False),
+    Column("extensions", Integer, nullable=False),
+    Column("holds", Integer, nullable=False),
+    Column("self_handled", Boolean, nullable=False),
+    Column("satisfaction", Integer, nullable=True),
+    Column("matter_code", String(5), nullable=True),
+    Column("class_source", String(12), nullable=True),  # rule, model, clerk
+    Column("class_confidence", Float, nullable=True),
+    Column("suggestions", JSON, nullable=False),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("address", String(200), nullable=True),
+    Column("component_id", String(17), nullable=True),
+    Column("location_source", String(12), nullable=True),  # point, component, address
+    Column("grid_code", String(15), nullable=True),
+    Column("community_code", String(12), nullable=True),
+    Column("street_code", String(9), nullable=True),
+    Column("district_code", String(6), nullable=True),
+    Column("reporter_name", String(50), nullable=True),
+    Column("reporter_phone", String(32), nullable=True),
+    Column("external_ref", String(64), nullable=True),
+    Column("department_code", String(32), nullable=True),
+    Column("grid_worker", String(64), nullable=True),
+    Column("merged_into", BigId, nullable=True),
+    Column("accepted_by", String(100), nullable=False),
+    Column("filed_by", String(100), nullable=True),
+    Column("dispatched_by", String(100), nullable=True),
+    Column("verified_by", String(100), nullable=True),
+    Column("accepted_at", UtcDateTime, nullable=False),
+    Column("filed_at", UtcDateTime, nullable=True),
+    Column("dispatched_at", UtcDateTime, nullable=True),
+    Column("handled_at", UtcDateTime, nullable=True),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("ended_at", UtcDateTime, nullable=True),  # rejected, voided or evaluated
+    Column("limit_text", String(32), nullable=True),
+    Column("limit_seconds", Integer, nullable=True),  # working seconds, extensions included
+    Column("clock_started_at", UtcDateTime, nullable=True),
+    Column("pauses", JSON, nullable=False),  # [[start, end|null]]: holds, waiting for 核查
+    Column("due_at", UtcDateTime, nullable=True),
+    Column("yellow_at", UtcDateTime, nullable=True),
+    Column("light", String(8), nullable=True),  # the last light announced
+    Column("escalation", Integer, nullable=False),
+    Column("handled_on_time", Boolean, nullable=True),
+    Column("closed_on_time", Boolean, nullable=True),
+    Column("seconds_to_dispatch", Integer, nullable=True),  # working seconds
+    Column("seconds_to_handle", Integer, nullable=True),
+    Column("seconds_to_close", Integer, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "status", "due_at"),
+    Index(None, "accepted_at"),
+    Index(None, "department_code", "status"),
+    Index(None, "grid_code", "status"),
+    Index(None, "matter_code", "status", "accepted_at"),
+    Index(None, "lon", "lat"),
+    Index(
+        "uq_cases_channel_external_ref",
+        "channel",
+        "external_ref",
+        unique=True,
+        sqlite_where=text("external_ref IS NOT NULL"),
+        postgresql_where=text("external_ref IS NOT NULL"),
+    ),
+)
+
+case_history = Table(
+    "case_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("case_id", BigId, ForeignKey("cases.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("role", String(32), nullable=True),
+    Column("command", String(24), nullable=False),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=False),
+    Column("comment", String(1000), nullable=True),
+    Column("attachments", JSON, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index(None, "case_id", "id"),
+)
+
+case_reporters = Table(
+    "case_reporters",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("case_id", BigId, ForeignKey("cases.id"), nullable=False),
+    Column("from_case_id", BigId, nullable=False),  # the case the reporter came in with
+    Column("channel", String(16), nullable=False),
+    Column("name", String(50), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("added_at", UtcDateTime, nullable=False),
+    Index(None, "case_id"),
+)
+
+case_attachments = Table(
+    "case_attachments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("case_id", BigId, ForeignKey("cases.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # file or url
+    Column("sha256", String(64), nullable=True),
+    Column("content_type", String(64), nullable=True),
+    Column("size", Integer, nullable=True),
+    Column("filename", String(200), nullable=True),
+    Column("url", String(1000), nullable=True),
+    Column("added_by", String(100), nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Index(None, "case_id"),
+)
+
+matter_rules = Table(
+    "matter_rules",
+    metadata,
+    Column("matter_code", String(5), primary_key=True),
+    # "" for the whole city, else a division code the rule is limited to
+    Column("division_code", String(15), primary_key=True),
+    Column("department_code", String(32), ForeignKey("departments.code"), nullable=True),
+    Column("filing_condition", String(500), nullable=True),
+    Column("closing_condition", String(500), nullable=True),
+    Column("limit_normal", String(32), nullable=True),
+    Column("limit_urgent", String(32), nullable=True),
+    Column("keywords", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(100), nullable=False),
+)

@@ -12,12 +12,14 @@ from cityops.kernel.events import DomainEvent
 from cityops.storage.engine import WRITE_OPTION
 from cityops.storage.repositories.accounts import SqlDepartmentRepository, SqlUserRepository
 from cityops.storage.repositories.audit import SqlAuditLog
+from cityops.storage.repositories.cases import SqlCaseRepository
 from cityops.storage.repositories.components import SqlComponentRepository
 from cityops.storage.repositories.credentials import SqlApiKeyRepository, SqlSessionRepository
 from cityops.storage.repositories.geography import (
     SqlDivisionRepository,
     SqlGridAssignmentRepository,
 )
+from cityops.storage.repositories.matter_rules import SqlMatterRuleRepository
 from cityops.storage.repositories.outbox import SqlOutbox
 from cityops.storage.repositories.places import SqlPlaceRepository
 
@@ -127,6 +129,16 @@ class SqlUnitOfWork:
     def places(self) -> SqlPlaceRepository:
         """The gazetteer's roads, addresses and points of interest."""
         return SqlPlaceRepository(self.connection)
+
+    @cached_property
+    def cases(self) -> SqlCaseRepository:
+        """Cases with their history, reporters and attachments."""
+        return SqlCaseRepository(self.connection)
+
+    @cached_property
+    def matter_rules(self) -> SqlMatterRuleRepository:
+        """A city's matter rules."""
+        return SqlMatterRuleRepository(self.connection)
 
     @cached_property
     def audit(self) -> SqlAuditLog:

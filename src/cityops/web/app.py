@@ -19,10 +19,13 @@ from cityops.web.problems import install_problem_handlers
 from cityops.web.routes import (
     apikeys,
     audit,
+    case_rules,
+    cases,
     components,
     departments,
     geo,
     health,
+    open311,
     pages,
     session_api,
     users,
@@ -78,10 +81,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services.bus.start()
+        services.start_background()
         try:
             yield
         finally:
+            services.periodic_sweeper.stop()
             services.bus.stop()
 
     app = FastAPI(
@@ -101,7 +105,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.templates = Jinja2Templates(directory=str(package.joinpath("templates")))
     app.mount("/static", StaticFiles(directory=str(package.joinpath("static"))), name="static")
     install_problem_handlers(app)
-    for module in (health, session_api, users, departments, apikeys, audit, geo, components, pages):
+    # Matter rules before cases: /cases/rules must not be read as the case numbered "rules".
+    routers = (health, session_api, users, departments, apikeys, audit, geo, components)
+    for module in (*routers, case_rules, cases, open311, pages):
         app.include_router(module.router)
     # Outermost last: security headers wrap everything, including the 500 answered by
     # RequestContextMiddleware.

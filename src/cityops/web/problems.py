@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cityops.cases.workflow import IllegalTransition
 from cityops.kernel.context import current_context
 from cityops.kernel.errors import CityOpsError, RateLimited, ValidationFailed
 
@@ -22,6 +23,7 @@ def problem(
     *,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
     """Build a problem+json response carrying the request id."""
     body: dict[str, Any] = {
@@ -35,6 +37,7 @@ def problem(
         body["request_id"] = context.request_id
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -75,7 +78,15 @@ async def _on_domain_error(request: Request, error: Exception) -> JSONResponse:
         headers["Retry-After"] = str(error.retry_after)
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="cityops"'
-    return problem(error.status, error.title, error.message, errors=errors, headers=headers)
+    extra = None
+    if isinstance(error, IllegalTransition):
+        extra = {
+            "current_status": error.current.value,
+            "allowed": [command.value for command in error.allowed],
+        }
+    return problem(
+        error.status, error.title, error.message, errors=errors, headers=headers, extra=extra
+    )
 
 
 async def _on_http_error(request: Request, error: Exception) -> JSONResponse:

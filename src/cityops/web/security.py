@@ -35,6 +35,11 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/auth/login"),
         ("GET", "/login"),
         ("POST", "/login"),
+        # Open311 GeoReport v2: citizens read services and requests (no personal data) freely.
+        ("GET", "/open311/v2/services.{fmt}"),
+        ("GET", "/open311/v2/services/{service_code}.{fmt}"),
+        ("GET", "/open311/v2/requests.{fmt}"),
+        ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"),
     }
 )
 PUBLIC_MOUNTS: frozenset[str] = frozenset({"/static"})

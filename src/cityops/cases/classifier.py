@@ -1,0 +1,619 @@
+"""Suggest a case's matter class (事项类别) from its Chinese description.
+
+A linear text classifier over TF-IDF features (sublinear tf): character n-grams (1–3 by default)
+of the normalised text, plus jieba word tokens of two characters or more. It is trained with
+scikit-learn's multinomial logistic regression (:meth:`TextClassifier.train`), but suggesting
+needs only numpy: the model keeps its vocabulary, idf weights, a sparse coefficient matrix
+(coefficients below a threshold dropped, float16) and the intercepts, vectorises a text itself
+and takes one sparse product. Confidences are the model's softmax probabilities: rough
+probabilities, not guarantees (see ``data/README.md`` for how they behave on real appeals).
+
+A model is saved to one ``.npz`` file (numpy arrays and a JSON header; no pickle) and loaded
+without refitting anything. :func:`classify` puts a city's own keyword rules in front of the
+model; :func:`seed_model` loads the model shipped in ``cityops/cases/data`` once per process.
+
+Nothing is done at import time: jieba, scikit-learn and the seed model are loaded on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+import threading
+import unicodedata
+import warnings
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from cityops.kernel.errors import ValidationFailed
+
+FORMAT = "cityops.text-classifier"
+"""The ``format`` named in the header of every saved model."""
+
+FORMAT_VERSION = 1
+"""The version of the saved-model layout; a file of another version is refused."""
+
+SEED_MODEL_FILE = "seed-model.npz"
+"""The shipped seed model, in ``cityops/cases/data``."""
+
+MODEL = "model"
+RULE = "rule"
+
+_ARRAYS = ("meta", "vocab", "idf", "indptr", "class_index", "weights", "intercept")
+_DIGITS = re.compile(r"\d+")
+_BREAK = re.compile(r"[\W_]+")
+
+
+# --------------------------------------------------------------------------- results and rules
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One suggested matter class with a confidence in [0, 1] and where it came from."""
+
+    code: str
+    confidence: float
+    source: str  # "model" or "rule"
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordRule:
+    """A city's own rule: any of the keywords found in a text suggests the class ``code``."""
+
+    code: str
+    keywords: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.keywords or any(not k or not k.strip() for k in self.keywords):
+            raise ValueError(f"keyword rule for {self.code}: every keyword must be non-empty")
+
+    def longest_match(self, text: str) -> int:
+        """Return the length of the longest keyword found in ``text`` (normalised), or 0."""
+        folded = _fold(text)
+        return max((len(k) for k in self.keywords if _fold(k) in folded), default=0)
+
+
+# --------------------------------------------------------------------------- features
+
+
+@dataclass(frozen=True, slots=True)
+class TrainSettings:
+    """How features are made and the linear model is fitted (stored with the model)."""
+
+    char_min: int = 1  # shortest character n-gram
+    char_max: int = 3  # longest character n-gram
+    words: bool = True  # add jieba words of 2+ characters
+    min_df: int = 2  # a feature must occur in this many texts (1 for tiny corpora)
+    max_features: int | None = 200_000  # keep the most frequent features
+    c: float = 20.0  # inverse L2 regularisation strength of the logistic regression
+    tol: float = 1e-3  # saga solver tolerance
+    max_iter: int = 100  # saga solver epochs at most
+    prune: float = 0.1  # drop coefficients with a smaller absolute value
+
+    def as_json(self) -> dict[str, Any]:
+        """Return JSON-ready data."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TrainSettings:
+        """Build settings from :meth:`as_json` output."""
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+
+
+class _Tokenizer(Protocol):
+    def lcut(self, sentence: str, cut_all: bool = ..., HMM: bool = ...) -> list[str]: ...  # noqa: N803
+
+
+_jieba_lock = threading.Lock()
+_jieba: _Tokenizer | None = None
+
+
+def _tokenizer() -> _Tokenizer:
+    """Return the process's one jieba tokenizer, initialised on first use (quietly)."""
+    global _jieba
+    if _jieba is not None:
+        return _jieba
+    with _jieba_lock:
+        if _jieba is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _jieba = tokenizer
+        return _jieba
+
+
+def _fold(text: str) -> str:
+    """Return ``text`` in NFKC form, case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def normalise(text: str) -> str:
+    """Return the text the features are taken from: NFKC, case-folded, digit runs as ``0``."""
+    return _DIGITS.sub("0", _fold(text))
+
+
+def features(text: str, settings: TrainSettings) -> list[str]:
+    """Return the features of one text.
+
+    Character n-grams of each run of word characters (so no n-gram spans punctuation or
+    spaces), then jieba words of two characters or more, prefixed ``w:``.
+    """
+    norm = normalise(text)
+    out: list[str] = []
+    for segment in _BREAK.split(norm):
+        size = len(segment)
+        for n in range(settings.char_min, settings.char_max + 1):
+            out.extend(segment[i : i + n] for i in range(size - n + 1))
+    if settings.words:
+        out.extend(
+            "w:" + word
+            for word in _tokenizer().lcut(norm, HMM=False)
+            if len(word) >= 2 and not _BREAK.search(word)
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def _check_text(text: str) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationFailed.single(
+            "description",
+            "required",
+            "the description is empty; say what the problem is and where",
+        )
+
+
+def _check_json(metadata: Mapping[str, object]) -> None:
+    try:
+        json.dumps(dict(metadata), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"model metadata must be plain JSON data: {exc}") from exc
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValidationFailed.single("k", "k_range", f"{k!r} is not a positive whole number")
+
+
+@dataclass(slots=True)
+class _Weights:
+    """The numeric part of a model, exactly as saved."""
+
+    vocab: dict[str, int]
+    idf: npt.NDArray[np.float32]
+    indptr: npt.NDArray[np.int32]
+    class_index: npt.NDArray[np.unsignedinteger[Any]]
+    weights: npt.NDArray[np.float16]
+    intercept: npt.NDArray[np.float32]
+    weights32: npt.NDArray[np.float32] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.weights32 = self.weights.astype(np.float32)
+
+
+class TextClassifier:
+    """A trained matter-class classifier; build one with :meth:`train` or :meth:`load`.
+
+    An instance is immutable and safe to share between threads.
+    """
+
+    __slots__ = ("_classes", "_metadata", "_settings", "_w")
+
+    def __init__(
+        self,
+        *,
+        classes: Sequence[str],
+        settings: TrainSettings,
+        weights: _Weights,
+        metadata: Mapping[str, object],
+    ) -> None:
+        self._classes = tuple(classes)
+        self._settings = settings
+        self._w = weights
+        self._metadata = dict(metadata)
+
+    # ---------------------------------------------------------------- training
+
+    @classmethod
+    def train(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        seed: int = 0,
+        metadata: Mapping[str, object] | None = None,
+        settings: TrainSettings | None = None,
+    ) -> TextClassifier:
+        """Fit a model on ``texts`` labelled with matter class codes.
+
+        ``metadata`` (for example ``trained_at`` as an ISO time, corpus details) is kept with
+        the model; the counts, settings and whether the solver converged are added.
+        Deterministic for a given ``seed``.
+        """
+        settings = settings or TrainSettings()
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        for text in texts:
+            _check_text(text)
+        classes = tuple(sorted(set(labels)))
+        if len(classes) < 2:
+            raise ValueError("training needs texts of at least two classes")
+        if len(classes) > np.iinfo(np.uint16).max:
+            raise ValueError(f"{len(classes)} classes is more than a model can hold")
+        _check_json(metadata or {})
+
+        model, converged = _fit(list(texts), list(labels), classes, settings, seed)
+        model._metadata = {
+            **dict(metadata or {}),
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "n_documents": len(texts),
+            "n_classes": len(classes),
+            "n_features": len(model._w.vocab),
+            "n_weights": len(model._w.weights),
+            "converged": converged,
+            "settings": settings.as_json(),
+            "seed": seed,
+        }
+        return model
+
+    # ---------------------------------------------------------------- suggesting
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The matter class codes the model knows, in code order."""
+        return self._classes
+
+    @property
+    def settings(self) -> TrainSettings:
+        """How the model's features were made and its weights fitted."""
+        return self._settings
+
+    @property
+    def metadata(self) -> dict[str, object]:
+        """A copy of what is known about the model (trained_at, counts, accuracy, version …)."""
+        copied: dict[str, object] = json.loads(json.dumps(self._metadata))
+        return copied
+
+    def with_metadata(self, extra: Mapping[str, object]) -> TextClassifier:
+        """Return the same model with ``extra`` added to its metadata (e.g. accuracy figures)."""
+        _check_json(extra)
+        return TextClassifier(
+            classes=self._classes,
+            settings=self._settings,
+            weights=self._w,
+            metadata=self._metadata | dict(extra),
+        )
+
+    def _vector(self, text: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+        """Return the TF-IDF vector of a text as (feature indexes, values), l2-normalised."""
+        vocab = self._w.vocab
+        counts = Counter(f for f in features(text, self._settings) if f in vocab)
+        if not counts:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
+        index = np.fromiter((vocab[f] for f in counts), dtype=np.intp, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        values = (1.0 + np.log(tf)) * self._w.idf[index]
+        norm = math.sqrt(float(values @ values))
+        return index, values / norm if norm > 0 else values
+
+    def _scores(self, text: str) -> npt.NDArray[np.float64]:
+        """Return the decision value of every class for a text."""
+        index, values = self._vector(text)
+        w = self._w
+        scores = w.intercept.astype(np.float64)
+        if index.size == 0:
+            return scores
+        starts = w.indptr[index]
+        lengths = w.indptr[index + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return scores
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        positions = offsets + np.arange(total)
+        contributions = w.weights32[positions] * np.repeat(values, lengths)
+        return scores + np.bincount(
+            w.class_index[positions], weights=contributions, minlength=len(self._classes)
+        )
+
+    def probabilities(self, text: str) -> npt.NDArray[np.float64]:
+        """Return the confidence of every class (in :attr:`classes` order); they sum to 1."""
+        _check_text(text)
+        return _softmax(self._scores(text))
+
+    def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
+        """Return the model's ``k`` best classes for a text, best first."""
+        _check_k(k)
+        probs = self.probabilities(text)
+        order = np.argsort(-probs, kind="stable")[:k]
+        return [Suggestion(self._classes[i], float(probs[i]), MODEL) for i in order]
+
+    def suggest_many(self, texts: Sequence[str], k: int = 3) -> list[list[Suggestion]]:
+        """Return :meth:`suggest` for each text."""
+        return [self.suggest(text, k) for text in texts]
+
+    def evaluate(self, texts: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
+        """Return ``{"n", "top1", "top3"}`` for labelled texts.
+
+        ``top1`` is the share of texts whose label is the first suggestion, ``top3`` the share
+        whose label is among the first three; a label the model does not know counts as missed.
+        """
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        if not texts:
+            raise ValueError("nothing to evaluate: no texts")
+        top1 = top3 = 0
+        for suggestions, label in zip(self.suggest_many(texts, k=3), labels, strict=True):
+            codes = [s.code for s in suggestions]
+            if codes and codes[0] == label:
+                top1 += 1
+            if label in codes[:3]:
+                top3 += 1
+        n = len(texts)
+        return {"n": float(n), "top1": top1 / n, "top3": top3 / n}
+
+    # ---------------------------------------------------------------- files
+
+    def save(self, path: Path) -> None:
+        """Write the model to one ``.npz`` file (arrays + a JSON header; no pickle), atomically."""
+        w = self._w
+        terms = sorted(w.vocab, key=w.vocab.__getitem__)
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "classes": list(self._classes),
+            "settings": self._settings.as_json(),
+            "metadata": self._metadata,
+        }
+        arrays = {
+            "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8),
+            "vocab": np.frombuffer("\n".join(terms).encode(), np.uint8),
+            "idf": w.idf,
+            "indptr": w.indptr,
+            "class_index": w.class_index,
+            "weights": w.weights,
+            "intercept": w.intercept,
+        }
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                np.savez_compressed(out, **arrays)  # type: ignore[arg-type]
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is not secret
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> TextClassifier:
+        """Read a model written by :meth:`save`.
+
+        Raise ValueError naming the file if it is not such a model, is damaged or has another
+        format version (FileNotFoundError if there is no file).
+        """
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                missing = [name for name in _ARRAYS if name not in data.files]
+                if missing:
+                    raise ValueError(f"missing arrays {', '.join(missing)}")
+                arrays = {name: data[name] for name in _ARRAYS}
+            meta = json.loads(arrays["meta"].tobytes().decode())
+        except FileNotFoundError:
+            raise
+        except (
+            OSError,
+            EOFError,
+            ValueError,
+            KeyError,
+            zipfile.BadZipFile,
+            zlib.error,
+            UnicodeDecodeError,
+        ) as exc:
+            raise ValueError(f"{path}: not a cityops text classifier model ({exc})") from exc
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ValueError(
+                f"{path}: not a cityops text classifier model (format is not {FORMAT})"
+            )
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{path}: model format version {meta.get('format_version')!r} is not supported; "
+                f"this cityops reads version {FORMAT_VERSION} (retrain or regenerate the model)"
+            )
+        try:
+            classes = [str(code) for code in meta["classes"]]
+            if classes != sorted(set(classes)):
+                raise ValueError("classes are not distinct and in order")
+            settings = TrainSettings.from_json(meta["settings"])
+            terms = arrays["vocab"].tobytes().decode().split("\n") if arrays["vocab"].size else []
+            weights = _Weights(
+                vocab={term: i for i, term in enumerate(terms)},
+                idf=arrays["idf"].astype(np.float32),
+                indptr=arrays["indptr"].astype(np.int32),
+                class_index=arrays["class_index"],
+                weights=arrays["weights"].astype(np.float16),
+                intercept=arrays["intercept"].astype(np.float32),
+            )
+            _check_shapes(weights, len(classes))
+        except (AttributeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: damaged cityops text classifier model ({exc})") from exc
+        return cls(
+            classes=classes,
+            settings=settings,
+            weights=weights,
+            metadata=meta.get("metadata") or {},
+        )
+
+
+def _check_shapes(w: _Weights, n_classes: int) -> None:
+    """Raise ValueError unless the arrays fit together."""
+    n = len(w.vocab)
+    if len(w.idf) != n or len(w.indptr) != n + 1:
+        raise ValueError("vocabulary, idf and indptr sizes differ")
+    if int(w.indptr[0]) != 0 or len(w.weights) != int(w.indptr[-1]):
+        raise ValueError("indptr does not cover the weights")
+    if np.any(np.diff(w.indptr) < 0) or len(w.class_index) != len(w.weights):
+        raise ValueError("indptr or class index is inconsistent")
+    if len(w.intercept) != n_classes or n_classes < 2:
+        raise ValueError("intercepts do not match the classes")
+    if not np.issubdtype(w.class_index.dtype, np.unsignedinteger):
+        raise ValueError("class index is not an unsigned integer array")
+    if len(w.class_index) and int(w.class_index.max()) >= n_classes:
+        raise ValueError("class index out of range")
+
+
+# --------------------------------------------------------------------------- fitting helpers
+
+
+def _fit(
+    texts: list[str],
+    labels: list[str],
+    classes: tuple[str, ...],
+    settings: TrainSettings,
+    seed: int,
+) -> tuple[TextClassifier, bool]:
+    """Fit vectoriser and logistic regression.
+
+    Return the model (in its saved form) and whether the solver converged within
+    ``settings.max_iter``.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectoriser = TfidfVectorizer(
+        analyzer=lambda text: features(text, settings),
+        sublinear_tf=True,
+        min_df=settings.min_df if len(texts) >= 4 * settings.min_df else 1,
+        max_features=settings.max_features,
+        dtype=np.float32,
+    )
+    matrix = vectoriser.fit_transform(texts)
+    regression = LogisticRegression(
+        C=settings.c,
+        solver="saga",
+        tol=settings.tol,
+        max_iter=settings.max_iter,
+        random_state=seed,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        regression.fit(matrix, labels)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    if tuple(regression.classes_) != classes:
+        raise AssertionError("classifier classes differ from the sorted labels")
+    coef = np.asarray(regression.coef_, dtype=np.float64)
+    intercept = np.asarray(regression.intercept_, dtype=np.float64)
+    if coef.shape[0] == 1:  # two classes: one logit; softmax([-z/2, z/2]) is sigmoid(z)
+        coef = np.vstack([-coef / 2, coef / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    terms = vectoriser.get_feature_names_out()
+    model = TextClassifier(
+        classes=classes,
+        settings=settings,
+        weights=_sparse_weights(coef, intercept, terms, vectoriser.idf_, settings.prune),
+        metadata={},
+    )
+    return model, converged
+
+
+def _sparse_weights(
+    coef: npt.NDArray[np.float64],
+    intercept: npt.NDArray[np.float64],
+    terms: Sequence[str],
+    idf: npt.NDArray[np.float64],
+    prune: float,
+) -> _Weights:
+    """Keep the coefficients with ``|w| >= prune`` as feature-major sparse float16 rows.
+
+    Every feature stays in the vocabulary (a feature without weights still counts in the
+    l2 norm of a text's vector, exactly as in training).
+    """
+    mask = (np.abs(coef) >= prune).T  # features × classes
+    counts = mask.sum(axis=1)
+    indptr = np.zeros(len(terms) + 1, dtype=np.int32)
+    np.cumsum(counts, out=indptr[1:])
+    feature_rows, class_cols = np.nonzero(mask)
+    index_type = np.uint8 if coef.shape[0] <= 256 else np.uint16
+    return _Weights(
+        vocab={str(term): i for i, term in enumerate(terms)},
+        idf=idf.astype(np.float32),
+        indptr=indptr,
+        class_index=class_cols.astype(index_type),
+        weights=coef.T[feature_rows, class_cols].astype(np.float16),
+        intercept=intercept.astype(np.float32),
+    )
+
+
+def _softmax(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    shifted = np.exp(z - z.max(axis=-1, keepdims=True))
+    result: npt.NDArray[np.float64] = shifted / shifted.sum(axis=-1, keepdims=True)
+    return result
+
+
+# --------------------------------------------------------------------------- rules + model
+
+
+def classify(
+    text: str,
+    model: TextClassifier | None,
+    rules: Sequence[KeywordRule],
+    k: int = 3,
+) -> list[Suggestion]:
+    """Suggest up to ``k`` matter classes for a text.
+
+    Keyword rules win when they match: they come first with confidence 1.0 and source
+    ``"rule"`` (several matching rules: the longest matched keyword first, then rule order).
+    Model suggestions fill the list up to ``k`` without repeating a code.
+    """
+    _check_text(text)
+    _check_k(k)
+    matched = [(rule.longest_match(text), i, rule) for i, rule in enumerate(rules)]
+    ranked = sorted((m for m in matched if m[0] > 0), key=lambda m: (-m[0], m[1]))
+    out: list[Suggestion] = []
+    seen: set[str] = set()
+    for _, _, rule in ranked:
+        if rule.code not in seen and len(out) < k:
+            seen.add(rule.code)
+            out.append(Suggestion(rule.code, 1.0, RULE))
+    if model is not None and len(out) < k:
+        for suggestion in model.suggest(text, k=min(len(model.classes), k + len(seen))):
+            if suggestion.code not in seen:
+                seen.add(suggestion.code)
+                out.append(suggestion)
+                if len(out) == k:
+                    break
+    return out
+
+
+_seed_lock = threading.Lock()
+_seed: TextClassifier | None = None
+
+
+def seed_model() -> TextClassifier:
+    """Return the seed model shipped with cityops, loaded once per process (thread-safe)."""
+    global _seed
+    with _seed_lock:
+        if _seed is None:
+            resource = files("cityops.cases") / "data" / SEED_MODEL_FILE
+            with as_file(resource) as path:
+                _seed = TextClassifier.load(path)
+        return _seed

@@ -1,0 +1,184 @@
+"""Finding cases: search with filters and paging, each role's queue, exports and KPIs.
+
+What a principal sees is limited by the scopes of their ``cases:read`` grants: a department
+handler sees their department's cases (and its sub-departments'), a street's staff the cases
+inside the street; KPIs follow ``analytics:read`` the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+from cityops.auth.model import Principal
+from cityops.cases.kpis import ROLE_OF_GROUP, composite, rates
+from cityops.cases.ports import CasesUnitOfWork
+from cityops.cases.queries import (
+    MAX_EXPORT,
+    CaseFilter,
+    Queue,
+    Visibility,
+    check_group,
+    check_page,
+    dispatch_queue_parts,
+    queue_filter,
+    visibility,
+    with_period,
+)
+from cityops.cases.service import CaseService
+from cityops.cases.views import EXPORT_HEADERS_ZH, export_row
+from cityops.kernel.clock import Clock
+from cityops.kernel.errors import ValidationFailed
+from cityops.kernel.uow import UnitOfWorkFactory
+
+ROLE_QUEUES = {
+    "intake": Queue.INTAKE,
+    "dispatcher": Queue.DISPATCH,
+    "department_handler": Queue.DEPARTMENT,
+    "patroller": Queue.VERIFY,
+    "command_center": Queue.COMMAND,
+    "admin": Queue.COMMAND,
+}
+
+
+class CaseListService:
+    """Search, queues, exports and KPIs over the cases a principal may see."""
+
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory[CasesUnitOfWork],
+        clock: Clock,
+        cases: CaseService,
+        weights: dict[str, dict[str, float]],
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._clock = clock
+        self._cases = cases
+        self._weights = weights
+
+    def _visible(self, uow: CasesUnitOfWork, principal: Principal, permission: str) -> Visibility:
+        principal.require_somewhere(permission)
+        return visibility(principal, permission, uow.departments.list())
+
+    def search(
+        self, principal: Principal, case_filter: CaseFilter, *, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
+        """Return one page of cases and the total."""
+        check_page(limit, offset)
+        with self._unit_of_work(read_only=True) as uow:
+            seen = self._visible(uow, principal, "cases:read")
+            found, total = uow.cases.search(
+                case_filter, seen, self._clock.now(), limit=limit, offset=offset
+            )
+            items = [self._cases.view(principal, case, uow) for case in found]
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+    def queue(
+        self, principal: Principal, name: str | None, *, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
+        """Return a role's queue (by default the first role the principal holds)."""
+        queue = self._queue_of(principal, name)
+        department_codes: tuple[str, ...] = ()
+        grid_codes: tuple[str, ...] = ()
+        if queue is Queue.DEPARTMENT:
+            department_codes = tuple(
+                g.scope.code for g in principal.grants if g.scope.kind == "department"
+            ) or ((principal.department_code,) if principal.department_code else ())
+        if queue is Queue.VERIFY and principal.kind == "user":
+            with self._unit_of_work(read_only=True) as uow:
+                grid_codes = tuple(uow.grid_assignments.grids_of_worker(principal.name))
+        case_filter = queue_filter(queue, department_codes=department_codes, grid_codes=grid_codes)
+        result = self.search(principal, case_filter, limit=limit, offset=offset)
+        result["queue"] = queue.value
+        if queue is Queue.DISPATCH:
+            with self._unit_of_work(read_only=True) as uow:
+                seen = self._visible(uow, principal, "cases:read")
+                now = self._clock.now()
+                result["parts"] = {
+                    part: uow.cases.search(f, seen, now, limit=1, offset=0)[1]
+                    for part, f in dispatch_queue_parts().items()
+                }
+        return result
+
+    @staticmethod
+    def _queue_of(principal: Principal, name: str | None) -> Queue:
+        if name:
+            try:
+                return Queue(name)
+            except ValueError:
+                choices = ", ".join(q.value for q in Queue)
+                raise ValidationFailed.single(
+                    "queue", "one_of", f"{name!r} is not one of {choices}"
+                ) from None
+        for grant in principal.grants:
+            if grant.role in ROLE_QUEUES:
+                return ROLE_QUEUES[grant.role]
+        return Queue.COMMAND
+
+    def export(self, principal: Principal, case_filter: CaseFilter, fmt: str) -> tuple[bytes, str]:
+        """Return matching cases as CSV (UTF-8 with BOM, for Excel) or XLSX bytes."""
+        if fmt not in ("csv", "xlsx"):
+            raise ValidationFailed.single("format", "one_of", "csv or xlsx")
+        with self._unit_of_work(read_only=True) as uow:
+            seen = self._visible(uow, principal, "cases:read")
+            found, total = uow.cases.search(
+                case_filter, seen, self._clock.now(), limit=MAX_EXPORT, offset=0
+            )
+            rows = [export_row(case, self._cases.view(principal, case, uow)) for case in found]
+        if total > MAX_EXPORT:
+            raise ValidationFailed.single(
+                "filter", "max_export", f"{total} cases match; narrow to at most {MAX_EXPORT}"
+            )
+        headers = list(EXPORT_HEADERS_ZH)
+        if fmt == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\r\n")
+            writer.writerow([EXPORT_HEADERS_ZH[h] for h in headers])
+            writer.writerows([[row[h] for h in headers] for row in rows])
+            return ("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+        return _xlsx(headers, rows), (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+
+    def kpis(
+        self,
+        principal: Principal,
+        *,
+        group_by: str = "department",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        case_filter: CaseFilter | None = None,
+    ) -> dict[str, Any]:
+        """Return KPIs per group for cases accepted in [start, end), with composite grades."""
+        check_group(group_by)
+        filtered = with_period(case_filter or CaseFilter(), start, end)
+        with self._unit_of_work(read_only=True) as uow:
+            seen = self._visible(uow, principal, "analytics:read")
+            counters = uow.cases.kpi_counters(filtered, seen, group_by, self._clock.now())
+        role = ROLE_OF_GROUP.get(group_by)
+        groups = []
+        for counter in counters:
+            kpis = rates(counter)
+            kpis["composite"] = composite(kpis, role, self._weights) if role else None
+            groups.append(kpis)
+        return {
+            "by": group_by,
+            "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+            "groups": groups,
+        }
+
+
+def _xlsx(headers: list[str], rows: list[dict[str, Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("案件")
+    sheet.append([EXPORT_HEADERS_ZH[h] for h in headers])
+    for row in rows:
+        sheet.append([row[h] for h in headers])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

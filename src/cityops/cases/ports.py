@@ -1,0 +1,169 @@
+"""What the cases domain needs from a store (implemented in cityops.storage)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from cityops.cases.model import Attachment, Case, Channel, HistoryEntry, Reporter
+from cityops.cases.queries import CaseFilter, KpiCounters, Visibility
+from cityops.cases.rules import MatterRule
+from cityops.catalog.components import ComponentRepository
+from cityops.geo.ports import GeoUnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttachment:
+    """An attachment before it is stored."""
+
+    case_id: int
+    kind: str
+    added_by: str
+    added_at: datetime
+    sha256: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    filename: str | None = None
+    url: str | None = None
+
+
+class CaseRepository(Protocol):
+    """Cases, their history, reporters and attachments."""
+
+    def add(self, case: Case) -> int:
+        """Insert a new case (its id is ignored) and return the id given to it."""
+        ...
+
+    def add_many(self, items: Sequence[Case]) -> list[int]:
+        """Insert many cases in one batch and return their ids in order (for loaders)."""
+        ...
+
+    def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        """Return a case; ``for_update`` locks its row until the transaction ends."""
+        ...
+
+    def by_external_ref(self, channel: Channel, external_ref: str) -> Case | None:
+        """Return the case registered with this channel and external reference."""
+        ...
+
+    def update(self, case: Case) -> None:
+        """Write a changed case back."""
+        ...
+
+    def add_history(self, entries: Sequence[HistoryEntry]) -> None:
+        """Append history entries."""
+        ...
+
+    def history(self, case_id: int) -> list[HistoryEntry]:
+        """Return a case's history, oldest first."""
+        ...
+
+    def add_reporter(self, reporter: Reporter) -> None:
+        """Record a reporter of a case."""
+        ...
+
+    def reporters(self, case_id: int) -> list[Reporter]:
+        """Return every reporter of a case."""
+        ...
+
+    def move_reporters(self, from_case_id: int, to_case_id: int) -> int:
+        """Move a merged case's reporters to the case it was merged into."""
+        ...
+
+    def add_attachment(self, attachment: NewAttachment) -> int:
+        """Store an attachment record and return its id."""
+        ...
+
+    def attachments(self, case_id: int) -> list[Attachment]:
+        """Return a case's attachments."""
+        ...
+
+    def attachment(self, attachment_id: int) -> Attachment | None:
+        """Return one attachment."""
+        ...
+
+    def nearby_open(
+        self,
+        matter_code: str,
+        box: tuple[float, float, float, float],
+        since: datetime,
+        exclude_id: int | None,
+        limit: int,
+    ) -> list[Case]:
+        """Return open cases of a class inside a lon/lat box accepted since ``since``."""
+        ...
+
+    def search(
+        self,
+        case_filter: CaseFilter,
+        visibility: Visibility,
+        now: datetime,
+        *,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Case], int]:
+        """Return one page of matching cases and the total count."""
+        ...
+
+    def to_sweep(self, now: datetime, limit: int) -> list[Case]:
+        """Return running cases whose light may have changed or that may need escalation."""
+        ...
+
+    def kpi_counters(
+        self, case_filter: CaseFilter, visibility: Visibility, group_by: str, now: datetime
+    ) -> list[KpiCounters]:
+        """Return KPI counters per group for cases accepted in the filter's period."""
+        ...
+
+    def training_texts(self, limit: int) -> list[tuple[str, str]]:
+        """Return (description, matter class) of closed cases, newest first."""
+        ...
+
+
+class MatterRuleRepository(Protocol):
+    """A city's matter rules (department, conditions, time limits, keywords)."""
+
+    def get(self, matter_code: str, division_code: str) -> MatterRule | None:
+        """Return one rule ('' is the whole city)."""
+        ...
+
+    def for_matter(self, matter_code: str) -> list[MatterRule]:
+        """Return every rule of a matter class."""
+        ...
+
+    def list(self) -> list[MatterRule]:
+        """Return all rules ordered by class and division."""
+        ...
+
+    def put(self, rule: MatterRule) -> None:
+        """Insert or replace a rule."""
+        ...
+
+    def delete(self, matter_code: str, division_code: str) -> bool:
+        """Delete a rule; False if there was none."""
+        ...
+
+    def revision(self) -> tuple[int, str]:
+        """Return a value that changes whenever a rule changes."""
+        ...
+
+
+class CasesUnitOfWork(GeoUnitOfWork, Protocol):
+    """A transaction with the cases repositories and what intake reads."""
+
+    @property
+    def cases(self) -> CaseRepository:
+        """Cases."""
+        ...
+
+    @property
+    def matter_rules(self) -> MatterRuleRepository:
+        """Matter rules."""
+        ...
+
+    @property
+    def components(self) -> ComponentRepository:
+        """Managed components."""
+        ...

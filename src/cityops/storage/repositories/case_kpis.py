@@ -1,0 +1,114 @@
+"""KPI counters per group in one aggregate query (GB/T 30428.4-style counts and working times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from cityops.cases.queries import KpiCounters
+from cityops.cases.workflow import WITH_DEPARTMENT, Status
+from cityops.storage.schema import cases
+
+_COUNTED = (
+    "accepted",
+    "filed",
+    "dispatched",
+    "handled",
+    "handled_on_time",
+    "to_close",
+    "closed",
+    "closed_on_time",
+    "reworked",
+    "extended",
+    "returned",
+    "held",
+    "overdue_open",
+    "self_handled",
+    "evaluated",
+    "satisfaction_sum",
+    "satisfied",
+)
+_TIMED = ("seconds_to_dispatch", "seconds_to_handle", "seconds_to_close")
+
+
+def _group_column(group_by: str, dialect: str) -> Any:
+    c = cases.c
+    columns: dict[str, Any] = {
+        "department": c.department_code,
+        "district": c.district_code,
+        "street": c.street_code,
+        "community": c.community_code,
+        "grid": c.grid_code,
+        "channel": c.channel,
+        "matter": c.matter_code,
+        "intake": c.accepted_by,
+        "dispatcher": c.dispatched_by,
+        "patroller": c.verified_by,
+    }
+    if group_by in columns:
+        return columns[group_by]
+    if group_by == "month":
+        if dialect == "postgresql":
+            return func.to_char(c.accepted_at, "YYYY-MM")
+        return func.strftime("%Y-%m", c.accepted_at)
+    return literal("all")
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _median(column: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return func.percentile_cont(0.5).within_group(column)
+    return func.median(column)
+
+
+def kpi_counters(
+    connection: Connection, conditions: list[Any], group_by: str, now: datetime
+) -> list[KpiCounters]:
+    """Return one KpiCounters per group, ordered by group."""
+    c = cases.c
+    dialect = connection.dialect.name
+    group = _group_column(group_by, dialect).label("group_key")
+    running = c.status.in_([s.value for s in WITH_DEPARTMENT])
+    counted: dict[str, Any] = {
+        "accepted": func.count(),
+        "filed": _count(c.filed_at.is_not(None)),
+        "dispatched": _count(c.dispatched_at.is_not(None)),
+        "handled": _count(c.handled_at.is_not(None)),
+        "handled_on_time": _count(c.handled_on_time.is_(True)),
+        "to_close": _count(and_(c.filed_at.is_not(None), c.status != Status.VOIDED.value)),
+        "closed": _count(c.closed_at.is_not(None)),
+        "closed_on_time": _count(c.closed_on_time.is_(True)),
+        "reworked": _count(c.reworks > 0),
+        "extended": _count(c.extensions > 0),
+        "returned": _count(c.returns > 0),
+        "held": _count(c.holds > 0),
+        "overdue_open": _count(and_(running, c.due_at <= now)),
+        "self_handled": _count(c.self_handled.is_(True)),
+        "evaluated": func.count(c.satisfaction),
+        "satisfaction_sum": func.coalesce(func.sum(c.satisfaction), 0),
+        "satisfied": _count(c.satisfaction >= 4),
+    }
+    columns = [group, *(value.label(name) for name, value in counted.items())]
+    for name in _TIMED:
+        column = c[name]
+        columns.append(func.avg(column).label(f"avg_{name}"))
+        columns.append(_median(column, dialect).label(f"median_{name}"))
+    query = select(*columns).where(*conditions).group_by(group).order_by(group)
+    found = []
+    for row in connection.execute(query).mappings():
+        key = row["group_key"]
+        counters = KpiCounters(group="" if key is None else str(key))
+        for name in _COUNTED:
+            setattr(counters, name, int(row[name] or 0))
+        for name in _TIMED:
+            for prefix in ("avg_", "median_"):
+                value = row[prefix + name]
+                setattr(counters, prefix + name, None if value is None else float(value))
+        found.append(counters)
+    return found

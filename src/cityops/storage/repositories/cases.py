@@ -1,0 +1,480 @@
+"""Cases, their history, reporters and attachments in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from cityops.cases.model import (
+    AppealType,
+    Attachment,
+    Case,
+    Channel,
+    HistoryEntry,
+    Pause,
+    Reporter,
+    Urgency,
+)
+from cityops.cases.ports import NewAttachment
+from cityops.cases.queries import CaseFilter, KpiCounters, Order, Visibility
+from cityops.cases.workflow import OPEN, WITH_DEPARTMENT, CaseState, Status
+from cityops.storage.repositories.case_kpis import kpi_counters
+from cityops.storage.schema import case_attachments, case_history, case_reporters, cases
+
+_STATE_FIELDS = (
+    "resume_to",
+    "extension_pending",
+    "reworks",
+    "returns",
+    "urges",
+    "extensions",
+    "holds",
+    "self_handled",
+    "satisfaction",
+)
+_PLAIN_FIELDS = (
+    "description",
+    "accepted_at",
+    "accepted_by",
+    "matter_code",
+    "class_source",
+    "class_confidence",
+    "suggestions",
+    "lon",
+    "lat",
+    "address",
+    "component_id",
+    "location_source",
+    "grid_code",
+    "community_code",
+    "street_code",
+    "district_code",
+    "reporter_name",
+    "reporter_phone",
+    "external_ref",
+    "department_code",
+    "grid_worker",
+    "merged_into",
+    "filed_by",
+    "dispatched_by",
+    "verified_by",
+    "filed_at",
+    "dispatched_at",
+    "handled_at",
+    "closed_at",
+    "ended_at",
+    "limit_text",
+    "limit_seconds",
+    "clock_started_at",
+    "due_at",
+    "yellow_at",
+    "light",
+    "escalation",
+    "handled_on_time",
+    "closed_on_time",
+    "seconds_to_dispatch",
+    "seconds_to_handle",
+    "seconds_to_close",
+    "updated_at",
+)
+
+
+def case_row(case: Case) -> dict[str, Any]:
+    """Return the column values of a case (without its id)."""
+    state = case.state
+    row: dict[str, Any] = {name: getattr(case, name) for name in _PLAIN_FIELDS}
+    row.update(
+        channel=case.channel.value,
+        appeal_type=case.appeal_type.value if case.appeal_type else None,
+        urgency=case.urgency.value,
+        status=state.status.value,
+        resume_to=state.resume_to.value if state.resume_to else None,
+        extension_pending=state.extension_pending,
+        reworks=state.reworks,
+        returns=state.returns,
+        urges=state.urges,
+        extensions=state.extensions,
+        holds=state.holds,
+        self_handled=state.self_handled,
+        satisfaction=state.satisfaction,
+        pauses=[
+            [p.start.isoformat(), p.end.isoformat() if p.end else None, p.kind] for p in case.pauses
+        ],
+    )
+    return row
+
+
+def _case(row: Any) -> Case:
+    state = CaseState(
+        status=Status(row["status"]),
+        resume_to=Status(row["resume_to"]) if row["resume_to"] else None,
+        **{name: row[name] for name in _STATE_FIELDS if name != "resume_to"},
+    )
+    return Case(
+        id=row["id"],
+        channel=Channel(row["channel"]),
+        appeal_type=AppealType(row["appeal_type"]) if row["appeal_type"] else None,
+        urgency=Urgency(row["urgency"]),
+        state=state,
+        pauses=[
+            Pause(
+                datetime.fromisoformat(start),
+                datetime.fromisoformat(end) if end else None,
+                kind,
+            )
+            for start, end, kind in row["pauses"]
+        ],
+        **{name: row[name] for name in _PLAIN_FIELDS},
+    )
+
+
+class SqlCaseRepository:
+    """Cases by id, reference, place, filter and deadline."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, case: Case) -> int:
+        """Insert a case and return its id."""
+        result = self._connection.execute(
+            insert(cases).values(**case_row(case)).returning(cases.c.id)
+        )
+        return int(result.scalar_one())
+
+    def add_many(self, items: Sequence[Case]) -> list[int]:
+        """Insert many cases in one batch; return their ids in order (for loaders)."""
+        if not items:
+            return []
+        result = self._connection.execute(
+            insert(cases).returning(cases.c.id, sort_by_parameter_order=True),
+            [case_row(case) for case in items],
+        )
+        return [int(row[0]) for row in result]
+
+    def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        """Return a case, optionally locking its row."""
+        query = select(cases).where(cases.c.id == case_id)
+        if for_update and self._connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._connection.execute(query).mappings().first()
+        return _case(row) if row else None
+
+    def by_external_ref(self, channel: Channel, external_ref: str) -> Case | None:
+        """Return the case of a channel's external reference."""
+        row = (
+            self._connection.execute(
+                select(cases).where(
+                    cases.c.channel == channel.value, cases.c.external_ref == external_ref
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return _case(row) if row else None
+
+    def update(self, case: Case) -> None:
+        """Write a case back."""
+        self._connection.execute(
+            update(cases).where(cases.c.id == case.id).values(**case_row(case))
+        )
+
+    def add_history(self, entries: Sequence[HistoryEntry]) -> None:
+        """Append history entries."""
+        if not entries:
+            return
+        self._connection.execute(
+            insert(case_history),
+            [
+                {
+                    "case_id": e.case_id,
+                    "at": e.at,
+                    "actor": e.actor,
+                    "role": e.role,
+                    "command": e.command,
+                    "from_status": e.from_status.value if e.from_status else None,
+                    "to_status": e.to_status.value,
+                    "comment": e.comment,
+                    "attachments": list(e.attachments),
+                    "data": e.data,
+                }
+                for e in entries
+            ],
+        )
+
+    def history(self, case_id: int) -> list[HistoryEntry]:
+        """Return a case's history, oldest first."""
+        rows = self._connection.execute(
+            select(case_history)
+            .where(case_history.c.case_id == case_id)
+            .order_by(case_history.c.id)
+        ).mappings()
+        return [
+            HistoryEntry(
+                id=row["id"],
+                case_id=row["case_id"],
+                at=row["at"],
+                actor=row["actor"],
+                role=row["role"],
+                command=row["command"],
+                from_status=Status(row["from_status"]) if row["from_status"] else None,
+                to_status=Status(row["to_status"]),
+                comment=row["comment"],
+                attachments=tuple(row["attachments"]),
+                data=row["data"],
+            )
+            for row in rows
+        ]
+
+    def add_reporter(self, reporter: Reporter) -> None:
+        """Record a reporter."""
+        self._connection.execute(
+            insert(case_reporters).values(
+                case_id=reporter.case_id,
+                from_case_id=reporter.from_case_id,
+                channel=reporter.channel.value,
+                name=reporter.name,
+                phone=reporter.phone,
+                added_at=reporter.added_at,
+            )
+        )
+
+    def reporters(self, case_id: int) -> list[Reporter]:
+        """Return a case's reporters."""
+        rows = self._connection.execute(
+            select(case_reporters)
+            .where(case_reporters.c.case_id == case_id)
+            .order_by(case_reporters.c.id)
+        ).mappings()
+        return [
+            Reporter(
+                case_id=row["case_id"],
+                from_case_id=row["from_case_id"],
+                channel=Channel(row["channel"]),
+                name=row["name"],
+                phone=row["phone"],
+                added_at=row["added_at"],
+            )
+            for row in rows
+        ]
+
+    def move_reporters(self, from_case_id: int, to_case_id: int) -> int:
+        """Move reporters to the surviving case of a merge."""
+        result = self._connection.execute(
+            update(case_reporters)
+            .where(case_reporters.c.case_id == from_case_id)
+            .values(case_id=to_case_id)
+        )
+        return int(result.rowcount)
+
+    def add_attachment(self, attachment: NewAttachment) -> int:
+        """Store an attachment record."""
+        result = self._connection.execute(
+            insert(case_attachments)
+            .values(
+                case_id=attachment.case_id,
+                kind=attachment.kind,
+                sha256=attachment.sha256,
+                content_type=attachment.content_type,
+                size=attachment.size,
+                filename=attachment.filename,
+                url=attachment.url,
+                added_by=attachment.added_by,
+                added_at=attachment.added_at,
+            )
+            .returning(case_attachments.c.id)
+        )
+        return int(result.scalar_one())
+
+    def attachments(self, case_id: int) -> list[Attachment]:
+        """Return a case's attachments."""
+        rows = self._connection.execute(
+            select(case_attachments)
+            .where(case_attachments.c.case_id == case_id)
+            .order_by(case_attachments.c.id)
+        ).mappings()
+        return [Attachment(**dict(row)) for row in rows]
+
+    def attachment(self, attachment_id: int) -> Attachment | None:
+        """Return one attachment."""
+        row = (
+            self._connection.execute(
+                select(case_attachments).where(case_attachments.c.id == attachment_id)
+            )
+            .mappings()
+            .first()
+        )
+        return Attachment(**dict(row)) if row else None
+
+    def nearby_open(
+        self,
+        matter_code: str,
+        box: tuple[float, float, float, float],
+        since: datetime,
+        exclude_id: int | None,
+        limit: int,
+    ) -> list[Case]:
+        """Return open cases of a class in a box, newest first."""
+        min_lon, min_lat, max_lon, max_lat = box
+        query = (
+            select(cases)
+            .where(
+                cases.c.matter_code == matter_code,
+                cases.c.status.in_([s.value for s in OPEN]),
+                cases.c.accepted_at >= since,
+                cases.c.lon.between(min_lon, max_lon),
+                cases.c.lat.between(min_lat, max_lat),
+            )
+            .order_by(cases.c.id.desc())
+            .limit(limit)
+        )
+        if exclude_id is not None:
+            query = query.where(cases.c.id != exclude_id)
+        return [_case(row) for row in self._connection.execute(query).mappings()]
+
+    def search(
+        self,
+        case_filter: CaseFilter,
+        visibility: Visibility,
+        now: datetime,
+        *,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Case], int]:
+        """Return one page of matching cases and the total."""
+        conditions = where(case_filter, visibility, now)
+        total = self._connection.execute(
+            select(func.count()).select_from(cases).where(*conditions)
+        ).scalar_one()
+        query = select(cases).where(*conditions).limit(limit).offset(offset)
+        query = query.order_by(*_order(case_filter.order, now))
+        rows = self._connection.execute(query).mappings()
+        return [_case(row) for row in rows], int(total)
+
+    def to_sweep(self, now: datetime, limit: int) -> list[Case]:
+        """Return running cases past their yellow moment that may need a new light or step."""
+        query = (
+            select(cases)
+            .where(
+                cases.c.status.in_([s.value for s in WITH_DEPARTMENT]),
+                cases.c.yellow_at <= now,
+            )
+            .order_by(cases.c.due_at)
+            .limit(limit)
+        )
+        return [_case(row) for row in self._connection.execute(query).mappings()]
+
+    def kpi_counters(
+        self, case_filter: CaseFilter, visibility: Visibility, group_by: str, now: datetime
+    ) -> list[KpiCounters]:
+        """Return KPI counters per group."""
+        return kpi_counters(self._connection, where(case_filter, visibility, now), group_by, now)
+
+    def training_texts(self, limit: int) -> list[tuple[str, str]]:
+        """Return texts and classes of closed cases, newest first."""
+        rows = self._connection.execute(
+            select(cases.c.description, cases.c.matter_code)
+            .where(
+                cases.c.closed_at.is_not(None),
+                cases.c.matter_code.is_not(None),
+            )
+            .order_by(cases.c.id.desc())
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in rows]
+
+
+def where(case_filter: CaseFilter, visibility: Visibility, now: datetime) -> list[Any]:
+    """Return the SQL conditions of a filter and a visibility."""
+    c = cases.c
+    found: list[Any] = []
+    if not visibility.everything:
+        allowed: list[ColumnElement[bool]] = [
+            _division_like(prefix) for prefix in visibility.division_prefixes
+        ]
+        if visibility.department_codes:
+            allowed.append(c.department_code.in_(visibility.department_codes))
+        found.append(or_(*allowed) if allowed else c.id < 0)
+    if not case_filter.include_merged:
+        found.append(c.merged_into.is_(None))
+    if case_filter.text:
+        found.append(c.description.contains(case_filter.text, autoescape=True))
+    if case_filter.matter_codes:
+        found.append(c.matter_code.in_(case_filter.matter_codes))
+    if case_filter.statuses:
+        found.append(c.status.in_([s.value for s in case_filter.statuses]))
+    if case_filter.channels:
+        found.append(c.channel.in_(case_filter.channels))
+    if case_filter.division_code:
+        found.append(_division_like(case_filter.division_code))
+    if case_filter.department_codes:
+        found.append(c.department_code.in_(case_filter.department_codes))
+    if case_filter.grid_codes:
+        found.append(c.grid_code.in_(case_filter.grid_codes))
+    if case_filter.accepted_from:
+        found.append(c.accepted_at >= case_filter.accepted_from)
+    if case_filter.accepted_to:
+        found.append(c.accepted_at < case_filter.accepted_to)
+    if case_filter.extension_pending is not None:
+        found.append(c.extension_pending.is_(case_filter.extension_pending))
+    if case_filter.returned is not None:
+        found.append(c.returns > 0 if case_filter.returned else c.returns == 0)
+    if case_filter.light:
+        found.append(_light_is(case_filter.light, now))
+    return found
+
+
+def _division_like(code: str) -> ColumnElement[bool]:
+    c = cases.c
+    return or_(
+        c.grid_code.startswith(code, autoescape=True),
+        and_(c.grid_code.is_(None), c.community_code.startswith(code, autoescape=True)),
+        and_(c.grid_code.is_(None), c.community_code.is_(None), c.street_code.startswith(code)),
+        and_(
+            c.grid_code.is_(None),
+            c.community_code.is_(None),
+            c.street_code.is_(None),
+            c.district_code.startswith(code),
+        ),
+    )
+
+
+def running() -> ColumnElement[bool]:
+    """Cases whose handling clock runs now."""
+    return cases.c.status.in_([s.value for s in WITH_DEPARTMENT])
+
+
+def _light_is(light: str, now: datetime) -> ColumnElement[bool]:
+    c = cases.c
+    frozen = and_(
+        c.status.in_([s.value for s in OPEN - WITH_DEPARTMENT]),
+        c.clock_started_at.is_not(None),
+        c.light == light,
+    )
+    if light == "red":
+        live = and_(running(), c.due_at <= now)
+    elif light == "yellow":
+        live = and_(running(), c.yellow_at <= now, c.due_at > now)
+    else:
+        live = and_(running(), c.yellow_at > now)
+    return or_(live, frozen)
+
+
+def _order(order: Order, now: datetime) -> list[Any]:
+    c = cases.c
+    if order is Order.OLDEST:
+        return [c.id]
+    if order is Order.DUE:
+        return [c.due_at.is_(None), c.due_at, c.id]
+    if order is Order.OVERDUE_FIRST:
+        return [
+            (and_(running(), c.due_at <= now)).desc(),
+            (and_(running(), c.yellow_at <= now)).desc(),
+            c.due_at.is_(None),
+            c.due_at,
+            c.id,
+        ]
+    return [c.id.desc()]
