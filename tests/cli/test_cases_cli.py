@@ -1,4 +1,4 @@
-"""``cityops cases`` on both stores: create, act, list, export, KPIs, rules, sweep, classify, train."""
+"""``cityops cases`` on both stores: create, act, list, export, KPIs, rules, sweep, train."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from schemathesis.generation import GenerationMode
 from cityops.auth.permissions import Role
 from cityops.bootstrap import bootstrap
 from cityops.cases.intake import IntakeRequest
+from cityops.cases.model import case_number
 from cityops.cases.rules import MatterRule
 from cityops.geo.geometry import from_geojson
 from cityops.geo.model import DivisionInput
@@ -153,6 +154,9 @@ def admin(services, system, make_user):
         "ref": str(case.id),
         "command": "urge",
         "attachment_id": photo.id,
+        "fmt": "json",
+        "service_code": "01002",
+        "service_request_id": case_number(case.id, case.accepted_at, services.case_policy.zone),
     }
 
 
@@ -167,6 +171,8 @@ def test_no_input_makes_the_server_fail(fuzz_schema, services, admin, method, pa
     names = {p.name for p in operation.path_parameters}
     if names:
         # Also fuzz the bodies and queries against objects that exist.
+        missing = names - set(existing)
+        assert not missing, f"add an existing value for {missing} to the admin fixture"
         real = {name: existing[name] for name in names}
         if path.startswith("/api/v1/geo/") and "code" in real:
             real["code"] = existing["grid"]

@@ -126,7 +126,18 @@ def elapsed(case: Case, now: datetime, calendar: WorkingCalendar) -> timedelta |
     """Return the working time used so far (pauses excluded), or None without a clock."""
     if case.clock_started_at is None:
         return None
-    return calendar.elapsed(case.clock_started_at, now, holds_of(case))
+    return calendar.elapsed(case.clock_started_at, _clock_end(case, now), holds_of(case))
+
+
+def _clock_end(case: Case, now: datetime) -> datetime:
+    """Return when the clock last stopped (or ``now`` while it runs): no need to count further."""
+    open_pauses = [p.start for p in case.pauses if p.end is None]
+    if open_pauses:
+        return min(min(open_pauses), now)
+    for moment in (case.ended_at, case.closed_at):
+        if moment is not None:
+            return min(moment, now)
+    return now
 
 
 def current_light(

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from cityops.auth.audit import make_entry
-from cityops.auth.model import Principal
+from cityops.auth.model import Grant, Principal
 from cityops.auth.scopes import ResourceScope
 from cityops.cases.advance import Step, advance
 from cityops.cases.classifier import Suggestion
@@ -25,10 +25,12 @@ from cityops.cases.model import (
     AppealType,
     Case,
     Channel,
+    DuplicateExternalRef,
     HistoryEntry,
     Reporter,
     Urgency,
     case_number,
+    check_text,
     parse_enum,
 )
 from cityops.cases.policy import CasePolicy
@@ -100,15 +102,6 @@ class IntakeResult:
 Suggester = Callable[[str], list[Suggestion]]
 
 
-def _text(value: str | None, name: str, limit: int) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if len(value) > limit:
-        raise ValidationFailed.single(name, "max_length", f"at most {limit} characters")
-    return value or None
-
-
 class IntakeService:
     """Accept cases from every channel."""
 
@@ -135,7 +128,7 @@ class IntakeService:
         """Register a case (or return the one with the same channel + reference)."""
         principal.require_somewhere("cases:create")
         channel = parse_enum(Channel, request.channel, "channel")
-        description = _text(request.description, "description", MAX_DESCRIPTION)
+        description = check_text(request.description, "description", MAX_DESCRIPTION)
         if not description:
             raise ValidationFailed.single("description", "required", "describe the problem")
         urgency = parse_enum(Urgency, request.urgency, "urgency")
@@ -144,10 +137,10 @@ class IntakeService:
             if request.appeal_type
             else None
         )
-        external_ref = _text(request.external_ref, "external_ref", 64)
-        address = _text(request.address, "address", 200)
-        reporter_name = _text(request.reporter_name, "reporter_name", 50)
-        reporter_phone = _text(request.reporter_phone, "reporter_phone", 32)
+        external_ref = check_text(request.external_ref, "external_ref", 64)
+        address = check_text(request.address, "address", 200)
+        reporter_name = check_text(request.reporter_name, "reporter_name", 50)
+        reporter_phone = check_text(request.reporter_phone, "reporter_phone", 32)
         if request.matter_code:
             check_matter_class(request.matter_code, field="matter_code")
         if external_ref:
@@ -191,6 +184,21 @@ class IntakeService:
             case.matter_code, case.class_source = best.code, best.source
             case.class_confidence = best.confidence
         grant = principal.authorize("cases:create", ResourceScope(case.division_code))
+        try:
+            return self._write(principal, grant, case, note)
+        except DuplicateExternalRef:
+            # A concurrent intake of the same reference committed first: answer with its case.
+            assert external_ref is not None
+            with self._unit_of_work(read_only=True) as uow:
+                existing = uow.cases.by_external_ref(channel, external_ref)
+            if existing is None:
+                raise
+            return IntakeResult(existing, created=False)
+
+    def _write(
+        self, principal: Principal, grant: Grant, case: Case, note: dict[str, Any] | None
+    ) -> IntakeResult:
+        now, channel, external_ref = case.accepted_at, case.channel, case.external_ref
         with self._unit_of_work() as uow:
             if external_ref:
                 existing = uow.cases.by_external_ref(channel, external_ref)

@@ -72,7 +72,8 @@ class CaseListService:
             found, total = uow.cases.search(
                 case_filter, seen, self._clock.now(), limit=limit, offset=offset
             )
-            items = [self._cases.view(principal, case, uow) for case in found]
+            departments = {d.code: d for d in uow.departments.list()}
+            items = [self._cases.view(principal, case, uow, departments) for case in found]
         return {"items": items, "total": total, "limit": limit, "offset": offset}
 
     def queue(
@@ -126,7 +127,11 @@ class CaseListService:
             found, total = uow.cases.search(
                 case_filter, seen, self._clock.now(), limit=MAX_EXPORT, offset=0
             )
-            rows = [export_row(case, self._cases.view(principal, case, uow)) for case in found]
+            departments = {d.code: d for d in uow.departments.list()}
+            rows = [
+                export_row(case, self._cases.view(principal, case, uow, departments))
+                for case in found
+            ]
         if total > MAX_EXPORT:
             raise ValidationFailed.single(
                 "filter", "max_export", f"{total} cases match; narrow to at most {MAX_EXPORT}"

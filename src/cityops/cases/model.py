@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from cityops.cases.workflow import CaseState, Status
-from cityops.kernel.errors import ValidationFailed
+from cityops.kernel.errors import Conflict, ValidationFailed
 
 _ID_DIGITS = 7
 E = TypeVar("E", bound=StrEnum)
@@ -67,6 +67,10 @@ class Urgency(StrEnum):
     URGENT = "urgent"  # 紧急
 
 
+class DuplicateExternalRef(Conflict):
+    """Another intake registered the same channel + external reference first."""
+
+
 def parse_enum(kind: type[E], value: str, field_name: str) -> E:
     """Return ``value`` as a member of ``kind`` or raise ValidationFailed listing the choices."""
     try:
@@ -76,6 +80,18 @@ def parse_enum(kind: type[E], value: str, field_name: str) -> E:
         raise ValidationFailed.single(
             field_name, "one_of", f"{value!r} is not one of {choices}"
         ) from None
+
+
+def check_text(value: str | None, field_name: str, limit: int) -> str | None:
+    """Return ``value`` stripped (None if blank); refuse NUL characters and overlong text."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        raise ValidationFailed.single(field_name, "no_nul", "must not contain NUL characters")
+    value = value.strip()
+    if len(value) > limit:
+        raise ValidationFailed.single(field_name, "max_length", f"at most {limit} characters")
+    return value or None
 
 
 def case_number(case_id: int, accepted_at: datetime, zone: tzinfo) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -18,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from cityops.auth.audit import make_entry
 from cityops.auth.model import Principal
-from cityops.auth.scopes import ResourceScope, division_prefix
-from cityops.cases.model import Urgency
+from cityops.auth.scopes import ResourceScope, division_prefix, is_department_code
+from cityops.cases.model import Urgency, check_text
 from cityops.catalog.reference import check_matter_class
 from cityops.kernel.clock import Clock
 from cityops.kernel.errors import NotFound, ValidationFailed
@@ -40,6 +41,7 @@ CSV_COLUMNS = (
     "keywords",
 )
 _TEXT_LIMIT = 500
+_DIVISION = re.compile(r"^[0-9A-Z]{6,15}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +87,28 @@ def most_specific(rules: Iterable[MatterRule], division_codes: Sequence[str]) ->
 def check_rule(rule: MatterRule) -> MatterRule:
     """Validate a rule's fields; return it with keywords cleaned."""
     check_matter_class(rule.matter_code, field="matter_code")
-    if rule.division_code and not rule.division_code.isalnum():
-        raise ValidationFailed.single("division_code", "code_charset", "letters and digits only")
+    if rule.division_code and not _DIVISION.fullmatch(rule.division_code):
+        raise ValidationFailed.single(
+            "division_code", "division_code", "a 6–15 character division or grid code"
+        )
+    if rule.department_code and not is_department_code(rule.department_code):
+        raise ValidationFailed.single(
+            "department_code", "department_code", "1–32 letters, digits, '_' or '-'"
+        )
     for name in ("limit_normal", "limit_urgent"):
         value = getattr(rule, name)
         if value is not None:
             parse_limit(value, field=name)
-    for name in ("filing_condition", "closing_condition"):
-        value = getattr(rule, name)
-        if value is not None and len(value) > _TEXT_LIMIT:
-            raise ValidationFailed.single(name, "max_length", f"at most {_TEXT_LIMIT} characters")
-    keywords = tuple(dict.fromkeys(k.strip() for k in rule.keywords if k.strip()))
-    if any(len(k) > 30 for k in keywords):
-        raise ValidationFailed.single("keywords", "max_length", "a keyword has at most 30 chars")
-    return replace(rule, keywords=keywords)
+    filing = check_text(rule.filing_condition, "filing_condition", _TEXT_LIMIT)
+    closing = check_text(rule.closing_condition, "closing_condition", _TEXT_LIMIT)
+    keywords = tuple(
+        dict.fromkeys(
+            k for k in (check_text(k, "keywords", 30) for k in rule.keywords) if k is not None
+        )
+    )
+    if len(keywords) > 50:
+        raise ValidationFailed.single("keywords", "max_items", "at most 50 keywords")
+    return replace(rule, keywords=keywords, filing_condition=filing, closing_condition=closing)
 
 
 def limit_of(rule: MatterRule | None, urgency: Urgency, default: str) -> WorkingLimit:

@@ -8,12 +8,12 @@ entry and an event in one transaction.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from cityops.auth.audit import make_entry
-from cityops.auth.model import Grant, Principal
+from cityops.auth.model import Department, Grant, Principal
 from cityops.auth.scopes import ResourceScope
 from cityops.cases.advance import Step, advance
 from cityops.cases.events import CaseMoved, CasesMerged
@@ -22,6 +22,7 @@ from cityops.cases.model import (
     Case,
     HistoryEntry,
     case_number,
+    check_text,
     mask_name,
     mask_phone,
     parse_case_number,
@@ -38,6 +39,7 @@ from cityops.kernel.errors import Conflict, NotFound, ValidationFailed
 from cityops.kernel.uow import UnitOfWorkFactory
 from cityops.kernel.worktime import WorkingCalendar, WorkingLimit, parse_limit
 
+MAX_COMMENT = 1000
 # Who may add photos: whoever registers, handles or verifies cases.
 _ATTACHERS = ("cases:create", "cases:handle", "cases:verify")
 IMAGE_TYPES = {
@@ -89,9 +91,15 @@ class CaseService:
         self._policy = policy
         self._files = files
 
-    def resource(self, uow: CasesUnitOfWork, case: Case) -> ResourceScope:
+    def resource(
+        self,
+        uow: CasesUnitOfWork,
+        case: Case,
+        departments: Mapping[str, Department] | None = None,
+    ) -> ResourceScope:
         """Return where a case lives, for scope checks."""
-        departments = {d.code: d for d in uow.departments.list()}
+        if departments is None:
+            departments = {d.code: d for d in uow.departments.list()}
         return ResourceScope(
             case.division_code, department_chain(case.department_code, departments)
         )
@@ -119,9 +127,15 @@ class CaseService:
             raise missing
         return case
 
-    def view(self, principal: Principal, case: Case, uow: CasesUnitOfWork) -> dict[str, Any]:
-        """Return a case as the principal may see it."""
-        show = principal.can("cases:contact", self.resource(uow, case))
+    def view(
+        self,
+        principal: Principal,
+        case: Case,
+        uow: CasesUnitOfWork,
+        departments: Mapping[str, Department] | None = None,
+    ) -> dict[str, Any]:
+        """Return a case as the principal may see it (pass ``departments`` when showing many)."""
+        show = principal.can("cases:contact", self.resource(uow, case, departments))
         return case_view(
             case,
             now=self._clock.now(),
@@ -159,6 +173,7 @@ class CaseService:
                 "command", "one_of", f"{request.command!r} is not one of {choices}"
             ) from None
         extension = parse_limit(request.extension, field="extension") if request.extension else None
+        comment = check_text(request.comment, "comment", MAX_COMMENT)
         now = self._clock.now()
         with self._unit_of_work() as uow:
             permission = RULES[command].permission
@@ -198,7 +213,7 @@ class CaseService:
                 command,
                 actor=principal.name,
                 role=grant.role,
-                comment=request.comment,
+                comment=comment,
                 attachments=request.attachments,
                 satisfaction=request.satisfaction,
                 department_code=request.department_code,
@@ -256,6 +271,7 @@ class CaseService:
     ) -> dict[str, Any]:
         """Merge a duplicate into another open case; its reporters keep getting updates."""
         now = self._clock.now()
+        comment = check_text(comment, "comment", MAX_COMMENT)
         with self._unit_of_work() as uow:
             duplicate = self.load(uow, principal, duplicate_ref)
             target = self.load(uow, principal, into_ref)

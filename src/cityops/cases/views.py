@@ -16,7 +16,7 @@ from cityops.cases.model import (
 )
 from cityops.cases.policy import CasePolicy
 from cityops.cases.workflow import STATUS_LABELS_ZH, allowed
-from cityops.catalog.reference import matter_classes
+from cityops.catalog.reference import find_matter_class
 from cityops.kernel.worktime import WorkingCalendar
 
 
@@ -31,7 +31,7 @@ def case_view(
     """Return a case as JSON-ready data."""
     light = deadlines.current_light(case, now, calendar, policy.deadlines)
     used = deadlines.elapsed(case, now, calendar)
-    matter = matter_classes().get(case.matter_code or "")
+    matter = find_matter_class(case.matter_code)
     state = case.state
     return {
         "id": case.id,
@@ -144,7 +144,7 @@ EXPORT_HEADERS_ZH = {
 
 
 def _matter_name(code: object) -> str | None:
-    found = matter_classes().get(str(code)) if code else None
+    found = find_matter_class(str(code)) if code else None
     return found.name if found else None
 
 

@@ -182,6 +182,11 @@ def matter_classes() -> dict[str, MatterClass]:
     return dict(_matters())
 
 
+def find_matter_class(code: str | None) -> MatterClass | None:
+    """Return the matter class of ``code``, or None (no copy: for hot paths)."""
+    return _matters().get(code) if code else None
+
+
 def absent_codes() -> dict[tuple[Kind, str], AbsentCode]:
     """Return the codes missing from the transcribed tables, keyed by (kind, code)."""
     return dict(_absent())

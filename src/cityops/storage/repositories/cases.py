@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from cityops.cases.model import (
@@ -14,6 +15,7 @@ from cityops.cases.model import (
     Attachment,
     Case,
     Channel,
+    DuplicateExternalRef,
     HistoryEntry,
     Pause,
     Reporter,
@@ -139,10 +141,17 @@ class SqlCaseRepository:
         self._connection = connection
 
     def add(self, case: Case) -> int:
-        """Insert a case and return its id."""
-        result = self._connection.execute(
-            insert(cases).values(**case_row(case)).returning(cases.c.id)
-        )
+        """Insert a case and return its id; a repeated channel + reference is refused."""
+        try:
+            result = self._connection.execute(
+                insert(cases).values(**case_row(case)).returning(cases.c.id)
+            )
+        except IntegrityError as error:
+            if case.external_ref and "external_ref" in str(error.orig):
+                raise DuplicateExternalRef(
+                    f"{case.channel.value} reference {case.external_ref} is already registered"
+                ) from None
+            raise
         return int(result.scalar_one())
 
     def add_many(self, items: Sequence[Case]) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from cityops.web.security import Require, services_of
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 Reader = Annotated[Principal, Depends(Require("cases:read"))]
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 MAX_ID = 2**62
 
 
@@ -114,6 +116,19 @@ def _moment(value: str | None, name: str, zone: ZoneInfo) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
+_MATTER = re.compile(r"^[0-9]{5}$")
+_CHANNEL = re.compile(r"^[a-z_]{1,16}$")
+_DEPARTMENT = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")
+
+
+def _each(values: list[str] | None, shape: re.Pattern[str], name: str) -> tuple[str, ...]:
+    """Check every value of a repeated query parameter against its shape."""
+    for index, value in enumerate(values or []):
+        if not shape.fullmatch(value):
+            raise ValidationFailed.single(f"{name}[{index}]", "format", f"{value!r} is malformed")
+    return tuple(values or ())
+
+
 def case_filter(
     request: Request,
     q: Annotated[str | None, Query(description="Text in the description")] = None,
@@ -141,12 +156,12 @@ def case_filter(
             ) from None
     return CaseFilter(
         text=q or None,
-        matter_codes=tuple(matter or ()),
+        matter_codes=_each(matter, _MATTER, "matter"),
         statuses=tuple(statuses),
         light=light,
-        channels=tuple(channel or ()),
+        channels=_each(channel, _CHANNEL, "channel"),
         division_code=division or None,
-        department_codes=tuple(department or ()),
+        department_codes=_each(department, _DEPARTMENT, "department"),
         accepted_from=_moment(accepted_from, "from", zone),
         accepted_to=_moment(accepted_to, "to", zone),
         order=Order(order),
