@@ -83,6 +83,11 @@ def test_queues_per_role(client, city):
     dispatch = client.get("/api/v1/cases/queue", headers=city.dispatcher).json()
     assert dispatch["queue"] == "dispatch"
     assert dispatch["parts"]["to_file"] == 1
+    assert dispatch["total"] == 1  # dispatched cases are the departments' work now
+    act(client, city.handler_hws, hws, "request_extension", comment="需协调", extension="1 工作日")
+    dispatch = client.get("/api/v1/cases/queue", headers=city.dispatcher).json()
+    assert dispatch["total"] == 2
+    assert dispatch["parts"]["extension_requests"] == 1
     act(client, city.handler_sz, sz, "report", comment="done")
     verify = client.get("/api/v1/cases/queue", headers=city.patroller).json()
     assert verify["queue"] == "verify"

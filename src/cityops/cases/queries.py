@@ -68,6 +68,7 @@ class CaseFilter:
     extension_pending: bool | None = None
     returned: bool | None = None
     include_merged: bool = False
+    dispatcher_work: bool = False  # to file, to dispatch, or an extension to decide
     order: Order = Order.NEWEST
 
 
@@ -134,10 +135,7 @@ def queue_filter(
     if queue is Queue.INTAKE:
         return CaseFilter(statuses=(Status.ACCEPTED,), order=Order.OLDEST)
     if queue is Queue.DISPATCH:
-        return CaseFilter(
-            statuses=(Status.ACCEPTED, Status.FILED, Status.DISPATCHED, Status.IN_PROGRESS),
-            order=Order.OLDEST,
-        )
+        return CaseFilter(dispatcher_work=True, order=Order.OLDEST)
     if queue is Queue.DEPARTMENT:
         return CaseFilter(
             statuses=(Status.DISPATCHED, Status.IN_PROGRESS),

@@ -433,6 +433,13 @@ def where(case_filter: CaseFilter, visibility: Visibility, now: datetime) -> lis
         found.append(c.returns > 0 if case_filter.returned else c.returns == 0)
     if case_filter.light:
         found.append(_light_is(case_filter.light, now))
+    if case_filter.dispatcher_work:
+        found.append(
+            or_(
+                c.status.in_([Status.ACCEPTED.value, Status.FILED.value]),
+                and_(running(), c.extension_pending.is_(True)),
+            )
+        )
     return found
 
 
