@@ -12,6 +12,8 @@ from cityops.storage import migrate
 from tests.cli.conftest import Cli, can_sign_in, error_line
 
 EXPECTED_ROLES = sorted([r.value for r in Role] + ["patroller"] * 10)
+CASES = "120"  # a small history keeps these tests quick (the default is 50 000)
+LOAD = ("demo", "load", "--cases", CASES)
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ def test_demo_load_creates_the_store_and_one_user_per_role(demo: Cli, tmp_path: 
     credentials_file = var / "demo-credentials.txt"
     assert not store.exists()
 
-    result = demo.ok("demo", "load")
+    result = demo.ok(*LOAD)
 
     assert store.exists()
     assert str(credentials_file) in result.stdout.splitlines()[0]
@@ -69,6 +71,8 @@ def test_demo_load_creates_the_store_and_one_user_per_role(demo: Cli, tmp_path: 
     # One account per role, plus a grid worker (patroller) for each of the 10 streets.
     assert sorted(role for role, _ in credentials.values()) == EXPECTED_ROLES
     assert _printed_credentials(result.stdout) == credentials
+    summary = result.stdout.splitlines()[-1]
+    assert f"250 matter rules, {CASES} cases ({CASES} new)" in summary
     for _, password in credentials.values():
         assert password in result.stdout
 
@@ -92,15 +96,18 @@ def test_demo_load_creates_the_store_and_one_user_per_role(demo: Cli, tmp_path: 
 def test_demo_load_twice_keeps_passwords_and_users(demo: Cli, tmp_path: Path) -> None:
     var = tmp_path / "var"
     credentials_file = var / "demo-credentials.txt"
-    first = demo.ok("demo", "load")
+    first = demo.ok(*LOAD)
     before = _read_credentials(credentials_file)
     users_before = demo.json("users", "list")
     departments_before = demo.json("departments", "list")
 
-    second = demo.ok("demo", "load")
+    second = demo.ok(*LOAD)
 
     assert _read_credentials(credentials_file) == before
     assert _printed_credentials(second.stdout) == _printed_credentials(first.stdout)
+    # The rules and the cases are there once: nothing new the second time.
+    assert f"250 matter rules, {CASES} cases ({CASES} new)" in first.stdout.splitlines()[-1]
+    assert f"250 matter rules, {CASES} cases (0 new)" in second.stdout.splitlines()[-1]
     assert _mode(credentials_file) == 0o600
     users_after = demo.json("users", "list")
     assert len(users_after) == len(users_before) == len(EXPECTED_ROLES)
@@ -116,11 +123,11 @@ def test_demo_load_without_the_credentials_file_issues_new_working_passwords(
     var = tmp_path / "var"
     credentials_file = var / "demo-credentials.txt"
     url = f"sqlite:///{var}/cityops.db"
-    demo.ok("demo", "load")
+    demo.ok(*LOAD)
     old = _read_credentials(credentials_file)
     credentials_file.unlink()
 
-    result = demo.ok("demo", "load")
+    result = demo.ok(*LOAD)
 
     assert credentials_file.exists()
     assert _mode(credentials_file) == 0o600
@@ -137,7 +144,7 @@ def test_demo_load_without_the_credentials_file_issues_new_working_passwords(
 
 
 def test_demo_load_in_dev_mode_works(demo: Cli, tmp_path: Path) -> None:
-    result = demo("demo", "load", CITYOPS_MODE="dev")
+    result = demo(*LOAD, CITYOPS_MODE="dev")
     assert result.exit_code == 0, result.stderr
     credentials = _read_credentials(tmp_path / "var" / "demo-credentials.txt")
     assert len(credentials) == len(EXPECTED_ROLES)

@@ -1,8 +1,9 @@
-"""Load the whole demo: accounts, the district's divisions and grids, duty, components, places."""
+"""Load the whole demo: accounts, divisions and grids, duty, components, places, rules, cases."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
@@ -10,16 +11,22 @@ from cityops.auth.accounts import AccountService
 from cityops.auth.model import Principal
 from cityops.auth.permissions import Role
 from cityops.auth.scopes import Scope
+from cityops.cases.policy import CasePolicy
+from cityops.cases.rules import MatterRuleService, read_rules_csv
 from cityops.catalog.components import ComponentService
 from cityops.demo.accounts import DemoCredential, DemoUser, load_demo_accounts
+from cityops.demo.cases import DEFAULT_CASES, CaseStore, load_demo_cases
 from cityops.demo.city import generate
 from cityops.demo.furniture import component_rows, place_rows
 from cityops.geo.divisions import DivisionService
 from cityops.geo.places import GazetteerService
 from cityops.geo.responsibility import ResponsibilityService
+from cityops.kernel.clock import Clock
+from cityops.kernel.worktime import WorkingCalendar
 
 # Matters a street's sanitation unit answers for (GB/T 47678.5 codes), besides its department.
 SANITATION_MATTERS = ("06010", "06011", "06012", "06042", "03005")
+RULES_FILE = "data/matter-rules-310101.csv"
 
 
 class DemoServices(Protocol):
@@ -30,6 +37,15 @@ class DemoServices(Protocol):
     responsibility: ResponsibilityService
     components: ComponentService
     gazetteer: GazetteerService
+    matter_rules: MatterRuleService
+    clock: Clock
+    calendar: WorkingCalendar
+    case_policy: CasePolicy
+
+    @property
+    def store(self) -> CaseStore:
+        """The store (the case loader writes in bulk through its units of work)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -43,10 +59,23 @@ class DemoSummary:
     assignments_added: int
     components: int
     places: int
+    rules: int
+    cases: int
+    cases_added: int
 
 
-def load_demo(services: DemoServices, credentials_file: Path) -> DemoSummary:
-    """Create the demo city; running it again changes nothing and keeps the passwords."""
+def demo_rules_csv() -> str:
+    """Return the demo city's matter rules (CSV, columns of ``cityops.cases.rules``)."""
+    return resources.files("cityops.demo").joinpath(RULES_FILE).read_text(encoding="utf-8")
+
+
+def load_demo(
+    services: DemoServices, credentials_file: Path, *, cases: int = DEFAULT_CASES
+) -> DemoSummary:
+    """Create the demo city and a year of its cases (``cases`` of them, if the store has none).
+
+    Running it again changes nothing and keeps the passwords.
+    """
     system = Principal.system("demo-loader")
     city = generate()
     streets = sorted(city.streets, key=lambda s: s.code)
@@ -77,10 +106,13 @@ def load_demo(services: DemoServices, credentials_file: Path) -> DemoSummary:
         grid_units.append((grid.code, "department", "HWS", unit_of[street]))
         grid_units.extend((grid.code, "matter", m, unit_of[street]) for m in SANITATION_MATTERS)
     added = services.responsibility.bulk_assign(system, workers=grid_workers, units=grid_units)
-    components = services.components.import_rows(system, component_rows(city))
+    rows = component_rows(city)
+    components = services.components.import_rows(system, rows)
     places = services.gazetteer.import_rows(system, place_rows(city))
     if not components.written or not places.written:
         raise RuntimeError("the demo components or places did not import")
+    rules = services.matter_rules.put_many(system, read_rules_csv(demo_rules_csv()))
+    loaded = load_demo_cases(services, city, rows, count=cases)
     return DemoSummary(
         credentials=credentials,
         divisions_created=len(report.created),
@@ -89,4 +121,7 @@ def load_demo(services: DemoServices, credentials_file: Path) -> DemoSummary:
         assignments_added=added,
         components=len(components.created) + len(components.updated) + len(components.unchanged),
         places=places.stored + places.unchanged,
+        rules=len(rules),
+        cases=loaded.cases,
+        cases_added=loaded.added,
     )

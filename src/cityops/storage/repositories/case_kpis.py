@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, select
+from sqlalchemy import Connection, and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from cityops.cases.queries import KpiCounters
@@ -79,9 +79,15 @@ def kpi_counters(
         "accepted": func.count(),
         "filed": _count(c.filed_at.is_not(None)),
         "dispatched": _count(c.dispatched_at.is_not(None)),
-        "handled": _count(c.handled_at.is_not(None)),
-        "handled_on_time": _count(c.handled_on_time.is_(True)),
-        "to_close": _count(and_(c.filed_at.is_not(None), c.status != Status.VOIDED.value)),
+        # 处置 counts the departments' work: self-handled cases (自处理) were never dispatched.
+        "handled": _count(and_(c.handled_at.is_not(None), c.dispatched_at.is_not(None))),
+        "handled_on_time": _count(and_(c.handled_on_time.is_(True), c.dispatched_at.is_not(None))),
+        "to_close": _count(
+            and_(
+                or_(c.filed_at.is_not(None), c.self_handled.is_(True)),
+                c.status != Status.VOIDED.value,
+            )
+        ),
         "closed": _count(c.closed_at.is_not(None)),
         "closed_on_time": _count(c.closed_on_time.is_(True)),
         "reworked": _count(c.reworks > 0),
