@@ -64,6 +64,10 @@ class CaseRepository(Protocol):
         """Record a reporter of a case."""
         ...
 
+    def add_reporters(self, reporters: Sequence[Reporter]) -> None:
+        """Record many reporters in one batch (for loaders)."""
+        ...
+
     def reporters(self, case_id: int) -> list[Reporter]:
         """Return every reporter of a case."""
         ...

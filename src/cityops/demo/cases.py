@@ -297,12 +297,13 @@ def _write(uow: CasesUnitOfWork, generated: Sequence[DemoCase]) -> int:
     for chunk in _chunks(generated, CHUNK):
         ids = uow.cases.add_many([item.case for item in chunk])
         entries: list[HistoryEntry] = []
+        reporters: list[Reporter] = []
         for item, case_id in zip(chunk, ids, strict=True):
             case = item.case
             case.id = case_id
             entries.extend(_with_case_id(entry, case_id) for entry in item.history)
             if case.reporter_name or case.reporter_phone:
-                uow.cases.add_reporter(
+                reporters.append(
                     Reporter(
                         case_id,
                         case_id,
@@ -312,6 +313,7 @@ def _write(uow: CasesUnitOfWork, generated: Sequence[DemoCase]) -> int:
                         case.accepted_at,
                     )
                 )
+        uow.cases.add_reporters(reporters)
         for part in _chunks(entries, CHUNK):
             uow.cases.add_history(part)
         written += len(entries)

@@ -240,15 +240,25 @@ class SqlCaseRepository:
 
     def add_reporter(self, reporter: Reporter) -> None:
         """Record a reporter."""
+        self.add_reporters([reporter])
+
+    def add_reporters(self, reporters: Sequence[Reporter]) -> None:
+        """Record reporters in one batch."""
+        if not reporters:
+            return
         self._connection.execute(
-            insert(case_reporters).values(
-                case_id=reporter.case_id,
-                from_case_id=reporter.from_case_id,
-                channel=reporter.channel.value,
-                name=reporter.name,
-                phone=reporter.phone,
-                added_at=reporter.added_at,
-            )
+            insert(case_reporters),
+            [
+                {
+                    "case_id": r.case_id,
+                    "from_case_id": r.from_case_id,
+                    "channel": r.channel.value,
+                    "name": r.name,
+                    "phone": r.phone,
+                    "added_at": r.added_at,
+                }
+                for r in reporters
+            ],
         )
 
     def reporters(self, case_id: int) -> list[Reporter]:
