@@ -27,6 +27,7 @@ from cityops.web.routes import (
     health,
     open311,
     pages,
+    stream,
     session_api,
     users,
 )
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.mount("/static", StaticFiles(directory=str(package.joinpath("static"))), name="static")
     install_problem_handlers(app)
     # Matter rules before cases: /cases/rules must not be read as the case numbered "rules".
-    routers = (health, session_api, users, departments, apikeys, audit, geo, components)
+    routers = (health, session_api, users, departments, apikeys, audit, stream, geo, components)
     for module in (*routers, case_rules, cases, open311, pages):
         app.include_router(module.router)
     # Outermost last: security headers wrap everything, including the 500 answered by
