@@ -27,8 +27,8 @@ from cityops.web.routes import (
     health,
     open311,
     pages,
-    stream,
     session_api,
+    stream,
     users,
 )
 

@@ -21,8 +21,8 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from cityops.auth.model import Principal
-from cityops.kernel.events import StoredEvent
 from cityops.kernel.errors import ValidationFailed
+from cityops.kernel.events import StoredEvent
 from cityops.web.security import Require, services_of
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
