@@ -138,14 +138,16 @@ def bootstrap(
         ),
         api_keys=ApiKeyService(store.unit_of_work, clock),
         audit=AuditReader(store.unit_of_work),
-        divisions=DivisionService(store.unit_of_work, clock),
+        divisions=DivisionService(store.unit_of_work, clock, on_change=locations.invalidate),
         locations=locations,
         responsibility=ResponsibilityService(store.unit_of_work, clock),
         components=ComponentService(store.unit_of_work, clock, locations.placer),
         gazetteer=gazetteer,
         calendar=calendar,
         case_policy=policy,
-        matter_rules=MatterRuleService(store.unit_of_work, clock),
+        matter_rules=MatterRuleService(
+            store.unit_of_work, clock, on_change=classification.invalidate_rules
+        ),
         classification=classification,
         intake=IntakeService(
             store.unit_of_work,

@@ -8,6 +8,7 @@ ships with cityops. Keyword rules come from the matter rules and are re-read whe
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from cityops.kernel.errors import ValidationFailed
 from cityops.kernel.uow import UnitOfWorkFactory
 
 MAX_TRAINING_CASES = 500_000
+RULES_RECHECK_SECONDS = 2.0
 
 
 class ClassificationService:
@@ -38,6 +40,7 @@ class ClassificationService:
         self._configured = configured
         self._model: TextClassifier | None = None
         self._rules: tuple[tuple[int, str], list[KeywordRule]] | None = None
+        self._rules_checked_at = float("-inf")
         self._lock = threading.Lock()
 
     def model(self) -> TextClassifier:
@@ -48,8 +51,19 @@ class ClassificationService:
                 self._model = TextClassifier.load(path) if _exists(path) else seed_model()
             return self._model
 
+    def invalidate_rules(self) -> None:
+        """Forget the cached keyword rules (the rules service calls this after a change)."""
+        self._rules = None
+
     def keyword_rules(self) -> list[KeywordRule]:
-        """Return the keyword rules of the city's matter rules (re-read when they change)."""
+        """Return the keyword rules of the city's matter rules (re-read when they change).
+
+        Changes made in this process are seen at once; another process's within 2 s.
+        """
+        cached = self._rules
+        if cached is not None and time.monotonic() - self._rules_checked_at < RULES_RECHECK_SECONDS:
+            return cached[1]
+        self._rules_checked_at = time.monotonic()
         with self._unit_of_work(read_only=True) as uow:
             revision = uow.matter_rules.revision()
             if self._rules is not None and self._rules[0] == revision:

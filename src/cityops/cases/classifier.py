@@ -75,15 +75,23 @@ class KeywordRule:
 
     code: str
     keywords: tuple[str, ...]
+    _folded: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.keywords or any(not k or not k.strip() for k in self.keywords):
             raise ValueError(f"keyword rule for {self.code}: every keyword must be non-empty")
+        object.__setattr__(self, "_folded", tuple(_fold(k) for k in self.keywords))
 
     def longest_match(self, text: str) -> int:
         """Return the length of the longest keyword found in ``text`` (normalised), or 0."""
-        folded = _fold(text)
-        return max((len(k) for k in self.keywords if _fold(k) in folded), default=0)
+        return self.longest_match_folded(_fold(text))
+
+    def longest_match_folded(self, folded: str) -> int:
+        """Like :meth:`longest_match`, for a text already NFKC-normalised and case-folded."""
+        return max(
+            (len(k) for k, f in zip(self.keywords, self._folded, strict=True) if f in folded),
+            default=0,
+        )
 
 
 # --------------------------------------------------------------------------- features
@@ -586,7 +594,8 @@ def classify(
     """
     _check_text(text)
     _check_k(k)
-    matched = [(rule.longest_match(text), i, rule) for i, rule in enumerate(rules)]
+    folded = _fold(text)
+    matched = [(rule.longest_match_folded(folded), i, rule) for i, rule in enumerate(rules)]
     ranked = sorted((m for m in matched if m[0] > 0), key=lambda m: (-m[0], m[1]))
     out: list[Suggestion] = []
     seen: set[str] = set()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -120,10 +120,15 @@ def limit_of(rule: MatterRule | None, urgency: Urgency, default: str) -> Working
 class MatterRuleService:
     """Read and change matter rules; writes need ``cases:admin`` where the rule applies."""
 
-    def __init__(self, unit_of_work: UnitOfWorkFactory[CasesUnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory[CasesUnitOfWork],
+        clock: Clock,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
-        self.revision_seen: tuple[int, str] | None = None
+        self._on_change = on_change
 
     def list_rules(self, principal: Principal, matter_code: str | None = None) -> list[MatterRule]:
         """Return all rules (or those of one class)."""
@@ -185,6 +190,8 @@ class MatterRuleService:
                 )
                 saved.append(stored)
             uow.commit()
+        if self._on_change is not None:
+            self._on_change()
         return saved
 
     def delete(self, principal: Principal, matter_code: str, division_code: str = "") -> None:
@@ -208,6 +215,8 @@ class MatterRuleService:
                 )
             )
             uow.commit()
+        if self._on_change is not None:
+            self._on_change()
 
 
 def _rule_id(rule: MatterRule) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -97,9 +97,15 @@ def _other_problem(
 class DivisionService:
     """Divisions and grids: import (idempotent, with history), read, export, check."""
 
-    def __init__(self, unit_of_work: UnitOfWorkFactory[GeoUnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory[GeoUnitOfWork],
+        clock: Clock,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
+        self._on_change = on_change  # e.g. the locator's cache, so this process sees it at once
 
     def import_divisions(
         self,
@@ -173,6 +179,8 @@ class DivisionService:
                 )
             uow.commit()
             report.written = True
+        if self._on_change is not None:
+            self._on_change()
         return report
 
     def get(self, principal: Principal, code: str, at: datetime | None = None) -> Division:

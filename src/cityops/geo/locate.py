@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,10 +41,16 @@ def check_point(lon: float, lat: float, *, field: str = "") -> None:
 class LocationService:
     """Point → grid, community, street and district."""
 
-    def __init__(self, unit_of_work: UnitOfWorkFactory[GeoUnitOfWork]) -> None:
+    def __init__(
+        self, unit_of_work: UnitOfWorkFactory[GeoUnitOfWork], recheck_seconds: float = 2.0
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
+        # Another process's grid import is seen within this many seconds; this process's own
+        # imports call invalidate() and are seen at once.
+        self._recheck_seconds = recheck_seconds
+        self._checked_at = float("-inf")
 
     def locate(self, principal: Principal, lon: float, lat: float) -> Location:
         """Return where one point falls now."""
@@ -120,8 +127,12 @@ class LocationService:
             self._snapshot = None
 
     def _current(self) -> _Snapshot:
+        snapshot = self._snapshot
+        if snapshot is not None and time.monotonic() - self._checked_at < self._recheck_seconds:
+            return snapshot
         with self._unit_of_work(read_only=True) as uow:
             revision = uow.divisions.revision()
+        self._checked_at = time.monotonic()
         with self._lock:
             if self._snapshot is not None and self._snapshot.revision == revision:
                 return self._snapshot

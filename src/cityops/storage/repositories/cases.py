@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,6 +26,7 @@ from cityops.cases.queries import CaseFilter, KpiCounters, Order, Visibility
 from cityops.cases.workflow import OPEN, WITH_DEPARTMENT, CaseState, Status
 from cityops.storage.repositories.case_kpis import kpi_counters
 from cityops.storage.schema import case_attachments, case_history, case_reporters, cases
+from cityops.storage.types import UtcDateTime
 
 _STATE_FIELDS = (
     "resume_to",
@@ -82,6 +83,27 @@ _PLAIN_FIELDS = (
     "seconds_to_handle",
     "seconds_to_close",
     "updated_at",
+)
+
+
+# Built once: compiling a 60-column statement per call costs more than running it.
+_INSERT_CASE = insert(cases).returning(cases.c.id)
+_UPDATE_CASE = update(cases).where(cases.c.id == bindparam("case_id"))
+_BY_EXTERNAL_REF = select(cases).where(
+    cases.c.channel == bindparam("channel"), cases.c.external_ref == bindparam("ref")
+)
+_NEARBY_OPEN = (
+    select(cases)
+    .where(
+        cases.c.matter_code == bindparam("matter"),
+        cases.c.status.in_([s.value for s in sorted(OPEN)]),
+        cases.c.accepted_at >= bindparam("since", type_=UtcDateTime()),
+        cases.c.lon.between(bindparam("min_lon"), bindparam("max_lon")),
+        cases.c.lat.between(bindparam("min_lat"), bindparam("max_lat")),
+        cases.c.id != bindparam("exclude"),
+    )
+    .order_by(cases.c.id.desc())
+    .limit(bindparam("limit"))
 )
 
 
@@ -143,9 +165,7 @@ class SqlCaseRepository:
     def add(self, case: Case) -> int:
         """Insert a case and return its id; a repeated channel + reference is refused."""
         try:
-            result = self._connection.execute(
-                insert(cases).values(**case_row(case)).returning(cases.c.id)
-            )
+            result = self._connection.execute(_INSERT_CASE, case_row(case))
         except IntegrityError as error:
             if case.external_ref and "external_ref" in str(error.orig):
                 raise DuplicateExternalRef(
@@ -176,9 +196,7 @@ class SqlCaseRepository:
         """Return the case of a channel's external reference."""
         row = (
             self._connection.execute(
-                select(cases).where(
-                    cases.c.channel == channel.value, cases.c.external_ref == external_ref
-                )
+                _BY_EXTERNAL_REF, {"channel": channel.value, "ref": external_ref}
             )
             .mappings()
             .first()
@@ -187,9 +205,7 @@ class SqlCaseRepository:
 
     def update(self, case: Case) -> None:
         """Write a case back."""
-        self._connection.execute(
-            update(cases).where(cases.c.id == case.id).values(**case_row(case))
-        )
+        self._connection.execute(_UPDATE_CASE, {**case_row(case), "case_id": case.id})
 
     def add_history(self, entries: Sequence[HistoryEntry]) -> None:
         """Append history entries."""
@@ -338,21 +354,20 @@ class SqlCaseRepository:
     ) -> list[Case]:
         """Return open cases of a class in a box, newest first."""
         min_lon, min_lat, max_lon, max_lat = box
-        query = (
-            select(cases)
-            .where(
-                cases.c.matter_code == matter_code,
-                cases.c.status.in_([s.value for s in OPEN]),
-                cases.c.accepted_at >= since,
-                cases.c.lon.between(min_lon, max_lon),
-                cases.c.lat.between(min_lat, max_lat),
-            )
-            .order_by(cases.c.id.desc())
-            .limit(limit)
-        )
-        if exclude_id is not None:
-            query = query.where(cases.c.id != exclude_id)
-        return [_case(row) for row in self._connection.execute(query).mappings()]
+        rows = self._connection.execute(
+            _NEARBY_OPEN,
+            {
+                "matter": matter_code,
+                "since": since,
+                "min_lon": min_lon,
+                "max_lon": max_lon,
+                "min_lat": min_lat,
+                "max_lat": max_lat,
+                "exclude": -1 if exclude_id is None else exclude_id,
+                "limit": limit,
+            },
+        ).mappings()
+        return [_case(row) for row in rows]
 
     def search(
         self,

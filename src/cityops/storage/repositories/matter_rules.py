@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from cityops.cases.rules import MatterRule
 from cityops.storage.schema import matter_rules
+
+# Built once: intake reads it for every case.
+_RULES_OF_MATTER = (
+    select(matter_rules)
+    .where(matter_rules.c.matter_code == bindparam("matter"))
+    .order_by(matter_rules.c.division_code)
+)
 
 
 def _rule(row: Any) -> MatterRule:
@@ -47,11 +54,7 @@ class SqlMatterRuleRepository:
 
     def for_matter(self, matter_code: str) -> list[MatterRule]:
         """Return the rules of one class."""
-        rows = self._connection.execute(
-            select(matter_rules)
-            .where(matter_rules.c.matter_code == matter_code)
-            .order_by(matter_rules.c.division_code)
-        ).mappings()
+        rows = self._connection.execute(_RULES_OF_MATTER, {"matter": matter_code}).mappings()
         return [_rule(row) for row in rows]
 
     def list(self) -> list[MatterRule]:
