@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, time, tzinfo
 from enum import StrEnum
 
 from cityops.auth.model import Department, Principal
@@ -159,6 +159,19 @@ def dispatch_queue_parts() -> dict[str, CaseFilter]:
             order=Order.DUE,
         ),
     }
+
+
+def parse_moment(value: str | None, name: str, zone: tzinfo) -> datetime | None:
+    """Return a period bound: ``YYYY-MM-DD`` (local midnight) or ISO 8601 (local if naive)."""
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), zone)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed.single(name, "datetime", "use YYYY-MM-DD or ISO 8601") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def check_page(limit: int, offset: int, *, maximum: int = MAX_PAGE) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,28 +10,15 @@ from zoneinfo import ZoneInfo
 import click
 
 from cityops.cases.intake import IntakeRequest
-from cityops.cases.queries import GROUPS, CaseFilter, Order
+from cityops.cases.queries import GROUPS, CaseFilter, Order, parse_moment
 from cityops.cases.rules import read_rules_csv, rule_from_mapping, write_rules_csv
 from cityops.cases.service import CommandRequest
 from cityops.cases.workflow import Command, Status
 from cityops.cli.context import AppContext, handle_errors, operator, pass_app
-from cityops.kernel.errors import ValidationFailed
 
 
 def _json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def _moment(value: str | None, name: str, zone: ZoneInfo) -> datetime | None:
-    if not value:
-        return None
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), zone)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed.single(name, "datetime", "use YYYY-MM-DD or ISO 8601") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 @click.group()
@@ -140,8 +126,8 @@ def _filter(app: AppContext, fields: dict[str, Any], order: str = "newest") -> C
         channels=tuple(fields.pop("channels")),
         division_code=fields.pop("division"),
         department_codes=tuple(fields.pop("departments")),
-        accepted_from=_moment(fields.pop("start"), "from", zone),
-        accepted_to=_moment(fields.pop("end"), "to", zone),
+        accepted_from=parse_moment(fields.pop("start"), "from", zone),
+        accepted_to=parse_moment(fields.pop("end"), "to", zone),
         order=Order(order),
     )
 
@@ -200,8 +186,8 @@ def kpis(app: AppContext, group_by: str, start: str | None, end: str | None, as_
     result = app.services().case_lists.kpis(
         operator(),
         group_by=group_by,
-        start=_moment(start, "from", zone),
-        end=_moment(end, "to", zone),
+        start=parse_moment(start, "from", zone),
+        end=parse_moment(end, "to", zone),
     )
     if as_json:
         _json(result)

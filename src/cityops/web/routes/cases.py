@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, Depends, File, Query, Request, Response, UploadFile
 from fastapi import Path as FastApiPath
@@ -14,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from cityops.auth.model import Principal
 from cityops.cases.intake import IntakeRequest, IntakeResult
-from cityops.cases.queries import CaseFilter, Order
+from cityops.cases.queries import CaseFilter, Order, parse_moment
 from cityops.cases.service import CommandRequest
 from cityops.cases.workflow import Status
 from cityops.kernel.errors import ValidationFailed
@@ -104,18 +102,6 @@ def create_case(
     return intake_response(services, principal, result)
 
 
-def _moment(value: str | None, name: str, zone: ZoneInfo) -> datetime | None:
-    if not value:
-        return None
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), zone)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed.single(name, "datetime", "use YYYY-MM-DD or ISO 8601") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
-
-
 _MATTER = re.compile(r"^[0-9]{5}$")
 _CHANNEL = re.compile(r"^[a-z_]{1,16}$")
 _DEPARTMENT = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")
@@ -162,8 +148,8 @@ def case_filter(
         channels=_each(channel, _CHANNEL, "channel"),
         division_code=division or None,
         department_codes=_each(department, _DEPARTMENT, "department"),
-        accepted_from=_moment(accepted_from, "from", zone),
-        accepted_to=_moment(accepted_to, "to", zone),
+        accepted_from=parse_moment(accepted_from, "from", zone),
+        accepted_to=parse_moment(accepted_to, "to", zone),
         order=Order(order),
     )
 
