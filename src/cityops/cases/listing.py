@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from cityops.cases.ports import CasesUnitOfWork
 from cityops.cases.queries import (
     MAX_EXPORT,
     CaseFilter,
+    Order,
     Queue,
     Visibility,
     check_group,
@@ -33,6 +35,7 @@ from cityops.kernel.clock import Clock
 from cityops.kernel.errors import ValidationFailed
 from cityops.kernel.uow import UnitOfWorkFactory
 
+EXPORT_PAGE = 2_000
 ROLE_QUEUES = {
     "intake": Queue.INTAKE,
     "dispatcher": Queue.DISPATCH,
@@ -119,33 +122,34 @@ class CaseListService:
         return Queue.COMMAND
 
     def export(self, principal: Principal, case_filter: CaseFilter, fmt: str) -> tuple[bytes, str]:
-        """Return matching cases as CSV (UTF-8 with BOM, for Excel) or XLSX bytes."""
+        """Return matching cases as CSV (UTF-8 with BOM, for Excel) or XLSX bytes.
+
+        Cases are read and turned into rows a page at a time, so only the file itself is held
+        in memory, not every case and its view.
+        """
         if fmt not in ("csv", "xlsx"):
             raise ValidationFailed.single("format", "one_of", "csv or xlsx")
+        ordered = replace(case_filter, order=Order.OLDEST)
+        headers = list(EXPORT_HEADERS_ZH)
+        sheet = _CsvSheet() if fmt == "csv" else _XlsxSheet()
+        sheet.append([EXPORT_HEADERS_ZH[h] for h in headers])
         with self._unit_of_work(read_only=True) as uow:
             seen = self._visible(uow, principal, "cases:read")
-            found, total = uow.cases.search(
-                case_filter, seen, self._clock.now(), limit=MAX_EXPORT, offset=0
-            )
+            now = self._clock.now()
+            total = uow.cases.search(ordered, seen, now, limit=1, offset=0)[1]
+            if total > MAX_EXPORT:
+                raise ValidationFailed.single(
+                    "filter", "max_export", f"{total} cases match; narrow to at most {MAX_EXPORT}"
+                )
             departments = {d.code: d for d in uow.departments.list()}
-            rows = [
-                export_row(case, self._cases.view(principal, case, uow, departments))
-                for case in found
-            ]
-        if total > MAX_EXPORT:
-            raise ValidationFailed.single(
-                "filter", "max_export", f"{total} cases match; narrow to at most {MAX_EXPORT}"
-            )
-        headers = list(EXPORT_HEADERS_ZH)
-        if fmt == "csv":
-            out = io.StringIO()
-            writer = csv.writer(out, lineterminator="\r\n")
-            writer.writerow([EXPORT_HEADERS_ZH[h] for h in headers])
-            writer.writerows([[row[h] for h in headers] for row in rows])
-            return ("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
-        return _xlsx(headers, rows), (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
+            for offset in range(0, total, EXPORT_PAGE):
+                page, _ = uow.cases.search(
+                    ordered, seen, now, limit=EXPORT_PAGE, offset=offset, with_total=False
+                )
+                for case in page:
+                    row = export_row(case, self._cases.view(principal, case, uow, departments))
+                    sheet.append([row[h] for h in headers])
+        return sheet.content()
 
     def kpis(
         self,
@@ -176,14 +180,33 @@ class CaseListService:
         }
 
 
-def _xlsx(headers: list[str], rows: list[dict[str, Any]]) -> bytes:
-    from openpyxl import Workbook
+class _CsvSheet:
+    """CSV rows into a buffer; UTF-8 with a BOM so Excel reads the Chinese correctly."""
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("案件")
-    sheet.append([EXPORT_HEADERS_ZH[h] for h in headers])
-    for row in rows:
-        sheet.append([row[h] for h in headers])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    def __init__(self) -> None:
+        self._out = io.StringIO()
+        self._writer = csv.writer(self._out, lineterminator="\r\n")
+
+    def append(self, values: list[Any]) -> None:
+        self._writer.writerow(values)
+
+    def content(self) -> tuple[bytes, str]:
+        return ("\ufeff" + self._out.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+
+
+class _XlsxSheet:
+    """Rows into a write-only workbook (openpyxl keeps them out of memory until saved)."""
+
+    def __init__(self) -> None:
+        from openpyxl import Workbook
+
+        self._book = Workbook(write_only=True)
+        self._sheet = self._book.create_sheet("案件")
+
+    def append(self, values: list[Any]) -> None:
+        self._sheet.append(values)
+
+    def content(self) -> tuple[bytes, str]:
+        out = io.BytesIO()
+        self._book.save(out)
+        return out.getvalue(), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

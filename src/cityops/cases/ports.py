@@ -107,8 +107,9 @@ class CaseRepository(Protocol):
         *,
         limit: int,
         offset: int,
+        with_total: bool = True,
     ) -> tuple[list[Case], int]:
-        """Return one page of matching cases and the total count."""
+        """Return one page of matching cases and the total count (-1 without ``with_total``)."""
         ...
 
     def to_sweep(self, now: datetime, limit: int) -> list[Case]:

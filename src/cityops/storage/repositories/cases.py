@@ -377,12 +377,17 @@ class SqlCaseRepository:
         *,
         limit: int,
         offset: int,
+        with_total: bool = True,
     ) -> tuple[list[Case], int]:
-        """Return one page of matching cases and the total."""
+        """Return one page of matching cases and the total (-1 without ``with_total``)."""
         conditions = where(case_filter, visibility, now)
-        total = self._connection.execute(
-            select(func.count()).select_from(cases).where(*conditions)
-        ).scalar_one()
+        total = (
+            self._connection.execute(
+                select(func.count()).select_from(cases).where(*conditions)
+            ).scalar_one()
+            if with_total
+            else -1
+        )
         query = select(cases).where(*conditions).limit(limit).offset(offset)
         query = query.order_by(*_order(case_filter.order, now))
         rows = self._connection.execute(query).mappings()
