@@ -124,8 +124,8 @@ class CaseListService:
     def export(self, principal: Principal, case_filter: CaseFilter, fmt: str) -> tuple[bytes, str]:
         """Return matching cases as CSV (UTF-8 with BOM, for Excel) or XLSX bytes.
 
-        Cases are read and turned into rows a page at a time, so only the file itself is held
-        in memory, not every case and its view.
+        Cases are read and turned into rows a page at a time (keyset paging by id), so only the
+        file itself is held in memory, not every case and its view.
         """
         if fmt not in ("csv", "xlsx"):
             raise ValidationFailed.single("format", "one_of", "csv or xlsx")
@@ -142,13 +142,22 @@ class CaseListService:
                     "filter", "max_export", f"{total} cases match; narrow to at most {MAX_EXPORT}"
                 )
             departments = {d.code: d for d in uow.departments.list()}
-            for offset in range(0, total, EXPORT_PAGE):
+            last_id = 0
+            while True:
                 page, _ = uow.cases.search(
-                    ordered, seen, now, limit=EXPORT_PAGE, offset=offset, with_total=False
+                    replace(ordered, after_id=last_id),
+                    seen,
+                    now,
+                    limit=EXPORT_PAGE,
+                    offset=0,
+                    with_total=False,
                 )
                 for case in page:
                     row = export_row(case, self._cases.view(principal, case, uow, departments))
                     sheet.append([row[h] for h in headers])
+                if len(page) < EXPORT_PAGE:
+                    break
+                last_id = page[-1].id
         return sheet.content()
 
     def kpis(

@@ -69,6 +69,7 @@ class CaseFilter:
     returned: bool | None = None
     include_merged: bool = False
     dispatcher_work: bool = False  # to file, to dispatch, or an extension to decide
+    after_id: int | None = None  # keyset paging for long reads (with Order.OLDEST)
     order: Order = Order.NEWEST
 
 

@@ -463,6 +463,8 @@ def where(case_filter: CaseFilter, visibility: Visibility, now: datetime) -> lis
         found.append(c.returns > 0 if case_filter.returned else c.returns == 0)
     if case_filter.light:
         found.append(_light_is(case_filter.light, now))
+    if case_filter.after_id is not None:
+        found.append(c.id > case_filter.after_id)
     if case_filter.dispatcher_work:
         found.append(
             or_(
