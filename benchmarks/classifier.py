@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cityops.cases.classifier import TextClassifier, features, seed_model
+from cityops.cases.classifier import TextClassifier, seed_model
 from cityops.cases.corpus import (
     DEFAULT_PER_CLASS,
     DEFAULT_SEED,
@@ -35,6 +35,7 @@ from cityops.cases.corpus import (
     holdout_appeals,
     split,
 )
+from cityops.cases.text_features import features
 
 
 def _percentiles(samples: Sequence[float]) -> tuple[float, float]:

@@ -18,26 +18,24 @@ Nothing is done at import time: jieba, scikit-learn and the seed model are loade
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
-import re
 import tempfile
 import threading
-import unicodedata
 import warnings
 import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from cityops.cases.text_features import TrainSettings, features, fold
 from cityops.kernel.errors import ValidationFailed
 
 FORMAT = "cityops.text-classifier"
@@ -53,8 +51,6 @@ MODEL = "model"
 RULE = "rule"
 
 _ARRAYS = ("meta", "vocab", "idf", "indptr", "class_index", "weights", "intercept")
-_DIGITS = re.compile(r"\d+")
-_BREAK = re.compile(r"[\W_]+")
 
 
 # --------------------------------------------------------------------------- results and rules
@@ -80,11 +76,11 @@ class KeywordRule:
     def __post_init__(self) -> None:
         if not self.keywords or any(not k or not k.strip() for k in self.keywords):
             raise ValueError(f"keyword rule for {self.code}: every keyword must be non-empty")
-        object.__setattr__(self, "_folded", tuple(_fold(k) for k in self.keywords))
+        object.__setattr__(self, "_folded", tuple(fold(k) for k in self.keywords))
 
     def longest_match(self, text: str) -> int:
         """Return the length of the longest keyword found in ``text`` (normalised), or 0."""
-        return self.longest_match_folded(_fold(text))
+        return self.longest_match_folded(fold(text))
 
     def longest_match_folded(self, folded: str) -> int:
         """Like :meth:`longest_match`, for a text already NFKC-normalised and case-folded."""
@@ -92,88 +88,6 @@ class KeywordRule:
             (len(k) for k, f in zip(self.keywords, self._folded, strict=True) if f in folded),
             default=0,
         )
-
-
-# --------------------------------------------------------------------------- features
-
-
-@dataclass(frozen=True, slots=True)
-class TrainSettings:
-    """How features are made and the linear model is fitted (stored with the model)."""
-
-    char_min: int = 1  # shortest character n-gram
-    char_max: int = 3  # longest character n-gram
-    words: bool = True  # add jieba words of 2+ characters
-    min_df: int = 2  # a feature must occur in this many texts (1 for tiny corpora)
-    max_features: int | None = 200_000  # keep the most frequent features
-    c: float = 20.0  # inverse L2 regularisation strength of the logistic regression
-    tol: float = 1e-3  # saga solver tolerance
-    max_iter: int = 100  # saga solver epochs at most
-    prune: float = 0.1  # drop coefficients with a smaller absolute value
-
-    def as_json(self) -> dict[str, Any]:
-        """Return JSON-ready data."""
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> TrainSettings:
-        """Build settings from :meth:`as_json` output."""
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
-
-
-class _Tokenizer(Protocol):
-    def lcut(self, sentence: str, cut_all: bool = ..., HMM: bool = ...) -> list[str]: ...  # noqa: N803
-
-
-_jieba_lock = threading.Lock()
-_jieba: _Tokenizer | None = None
-
-
-def _tokenizer() -> _Tokenizer:
-    """Return the process's one jieba tokenizer, initialised on first use (quietly)."""
-    global _jieba
-    if _jieba is not None:
-        return _jieba
-    with _jieba_lock:
-        if _jieba is None:
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            _jieba = tokenizer
-        return _jieba
-
-
-def _fold(text: str) -> str:
-    """Return ``text`` in NFKC form, case-folded."""
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-def normalise(text: str) -> str:
-    """Return the text the features are taken from: NFKC, case-folded, digit runs as ``0``."""
-    return _DIGITS.sub("0", _fold(text))
-
-
-def features(text: str, settings: TrainSettings) -> list[str]:
-    """Return the features of one text.
-
-    Character n-grams of each run of word characters (so no n-gram spans punctuation or
-    spaces), then jieba words of two characters or more, prefixed ``w:``.
-    """
-    norm = normalise(text)
-    out: list[str] = []
-    for segment in _BREAK.split(norm):
-        size = len(segment)
-        for n in range(settings.char_min, settings.char_max + 1):
-            out.extend(segment[i : i + n] for i in range(size - n + 1))
-    if settings.words:
-        out.extend(
-            "w:" + word
-            for word in _tokenizer().lcut(norm, HMM=False)
-            if len(word) >= 2 and not _BREAK.search(word)
-        )
-    return out
 
 
 # --------------------------------------------------------------------------- the model
@@ -594,7 +508,7 @@ def classify(
     """
     _check_text(text)
     _check_k(k)
-    folded = _fold(text)
+    folded = fold(text)
     matched = [(rule.longest_match_folded(folded), i, rule) for i, rule in enumerate(rules)]
     ranked = sorted((m for m in matched if m[0] > 0), key=lambda m: (-m[0], m[1]))
     out: list[Suggestion] = []

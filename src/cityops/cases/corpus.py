@@ -34,7 +34,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from cityops.cases.classifier import SEED_MODEL_FILE, TextClassifier, TrainSettings
+from cityops.cases.classifier import SEED_MODEL_FILE, TextClassifier
+from cityops.cases.text_features import TrainSettings
 from cityops.catalog.reference import STANDARD, matter_classes
 
 PHRASES_FILE = "matter_phrases.json"

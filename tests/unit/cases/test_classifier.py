@@ -20,9 +20,9 @@ from cityops.cases.classifier import (
     Suggestion,
     TextClassifier,
     classify,
-    features,
     seed_model,
 )
+from cityops.cases.text_features import features
 from cityops.catalog.reference import matter_classes
 from cityops.kernel.errors import ValidationFailed
 

@@ -9,7 +9,8 @@ from sqlalchemy import Connection, and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from cityops.cases.queries import KpiCounters
-from cityops.cases.workflow import WITH_DEPARTMENT, Status
+from cityops.cases.workflow import Status
+from cityops.storage.repositories.case_filters import running
 from cityops.storage.schema import cases
 
 _COUNTED = (
@@ -74,7 +75,7 @@ def kpi_counters(
     c = cases.c
     dialect = connection.dialect.name
     group = _group_column(group_by, dialect).label("group_key")
-    running = c.status.in_([s.value for s in WITH_DEPARTMENT])
+    clock_runs = running()
     counted: dict[str, Any] = {
         "accepted": func.count(),
         "filed": _count(c.filed_at.is_not(None)),
@@ -94,7 +95,7 @@ def kpi_counters(
         "extended": _count(c.extensions > 0),
         "returned": _count(c.returns > 0),
         "held": _count(c.holds > 0),
-        "overdue_open": _count(and_(running, c.due_at <= now)),
+        "overdue_open": _count(and_(clock_runs, c.due_at <= now)),
         "self_handled": _count(c.self_handled.is_(True)),
         "evaluated": func.count(c.satisfaction),
         "satisfaction_sum": func.coalesce(func.sum(c.satisfaction), 0),

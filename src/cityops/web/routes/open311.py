@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from cityops.auth.model import Grant, Principal
 from cityops.auth.scopes import Scope
 from cityops.bootstrap import Services
-from cityops.cases import open311
+from cityops.cases import open311, open311_xml
 from cityops.cases.model import Case, case_number, parse_case_number
 from cityops.cases.ports import CasesUnitOfWork
 from cityops.cases.queries import visibility
@@ -130,10 +130,10 @@ def _answer(
         listed = open311.errors(error)
         if fmt == "json":
             return _json(listed, code)
-        return Response(open311.xml_list("errors", "error", listed), code, media_type=XML_TYPE)
+        return Response(open311_xml.xml_list("errors", "error", listed), code, media_type=XML_TYPE)
     if fmt == "json":
         return _json(data, status)
-    body = open311.xml_list(root, item, data) if item else open311.xml_object(root, data)
+    body = open311_xml.xml_list(root, item, data) if item else open311_xml.xml_object(root, data)
     return Response(body, status, media_type=XML_TYPE)
 
 
