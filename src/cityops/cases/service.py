@@ -110,19 +110,23 @@ class CaseService:
         principal: Principal,
         ref: str | int,
         permissions: tuple[str, ...] = ("cases:read",),
+        *,
+        for_update: bool = False,
+        departments: Mapping[str, Department] | None = None,
     ) -> Case:
         """Return a case the principal may read (or act on with one of ``permissions``).
 
         A case outside every such scope is not found: its existence is not disclosed.
+        ``for_update`` locks the row until the transaction ends.
         """
         case_id, day = (ref, None) if isinstance(ref, int) else parse_case_number(ref)
-        case = uow.cases.get(case_id)
+        case = uow.cases.get(case_id, for_update=for_update)
         missing = NotFound(f"no case {ref}")
         if case is None:
             raise missing
         if day is not None and f"{case.accepted_at.astimezone(self._policy.zone):%Y%m%d}" != day:
             raise missing
-        resource = self.resource(uow, case)
+        resource = self.resource(uow, case, departments)
         if not any(principal.can(p, resource) for p in ("cases:read", *permissions)):
             raise missing
         return case
@@ -177,9 +181,11 @@ class CaseService:
         now = self._clock.now()
         with self._unit_of_work() as uow:
             permission = RULES[command].permission
-            case = self.load(uow, principal, ref, (permission,))
-            case = uow.cases.get(case.id, for_update=True) or case
-            grant = principal.authorize(permission, self.resource(uow, case))
+            departments = {d.code: d for d in uow.departments.list()}
+            case = self.load(
+                uow, principal, ref, (permission,), for_update=True, departments=departments
+            )
+            grant = principal.authorize(permission, self.resource(uow, case, departments))
             if (
                 command is Command.DISPATCH
                 and request.department_code
@@ -224,7 +230,7 @@ class CaseService:
             )
             self._write(uow, principal, grant, case, entry)
             uow.commit()
-            return self.view(principal, case, uow)
+            return self.view(principal, case, uow, departments)
 
     def _write(
         self,
