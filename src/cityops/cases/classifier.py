@@ -22,7 +22,6 @@ import math
 import os
 import tempfile
 import threading
-import warnings
 import zipfile
 import zlib
 from collections import Counter
@@ -30,11 +29,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from cityops.cases.classifier_fit import Weights, fit
 from cityops.cases.text_features import TrainSettings, features, fold
 from cityops.kernel.errors import ValidationFailed
 
@@ -114,22 +113,6 @@ def _check_k(k: int) -> None:
         raise ValidationFailed.single("k", "k_range", f"{k!r} is not a positive whole number")
 
 
-@dataclass(slots=True)
-class _Weights:
-    """The numeric part of a model, exactly as saved."""
-
-    vocab: dict[str, int]
-    idf: npt.NDArray[np.float32]
-    indptr: npt.NDArray[np.int32]
-    class_index: npt.NDArray[np.unsignedinteger[Any]]
-    weights: npt.NDArray[np.float16]
-    intercept: npt.NDArray[np.float32]
-    weights32: npt.NDArray[np.float32] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.weights32 = self.weights.astype(np.float32)
-
-
 class TextClassifier:
     """A trained matter-class classifier; build one with :meth:`train` or :meth:`load`.
 
@@ -143,7 +126,7 @@ class TextClassifier:
         *,
         classes: Sequence[str],
         settings: TrainSettings,
-        weights: _Weights,
+        weights: Weights,
         metadata: Mapping[str, object],
     ) -> None:
         self._classes = tuple(classes)
@@ -181,7 +164,8 @@ class TextClassifier:
             raise ValueError(f"{len(classes)} classes is more than a model can hold")
         _check_json(metadata or {})
 
-        model, converged = _fit(list(texts), list(labels), classes, settings, seed)
+        weights, converged = fit(list(texts), list(labels), classes, settings, seed)
+        model = cls(classes=classes, settings=settings, weights=weights, metadata={})
         model._metadata = {
             **dict(metadata or {}),
             "format": FORMAT,
@@ -366,7 +350,7 @@ class TextClassifier:
                 raise ValueError("classes are not distinct and in order")
             settings = TrainSettings.from_json(meta["settings"])
             terms = arrays["vocab"].tobytes().decode().split("\n") if arrays["vocab"].size else []
-            weights = _Weights(
+            weights = Weights(
                 vocab={term: i for i, term in enumerate(terms)},
                 idf=arrays["idf"].astype(np.float32),
                 indptr=arrays["indptr"].astype(np.int32),
@@ -385,7 +369,7 @@ class TextClassifier:
         )
 
 
-def _check_shapes(w: _Weights, n_classes: int) -> None:
+def _check_shapes(w: Weights, n_classes: int) -> None:
     """Raise ValueError unless the arrays fit together."""
     n = len(w.vocab)
     if len(w.idf) != n or len(w.indptr) != n + 1:
@@ -400,89 +384,6 @@ def _check_shapes(w: _Weights, n_classes: int) -> None:
         raise ValueError("class index is not an unsigned integer array")
     if len(w.class_index) and int(w.class_index.max()) >= n_classes:
         raise ValueError("class index out of range")
-
-
-# --------------------------------------------------------------------------- fitting helpers
-
-
-def _fit(
-    texts: list[str],
-    labels: list[str],
-    classes: tuple[str, ...],
-    settings: TrainSettings,
-    seed: int,
-) -> tuple[TextClassifier, bool]:
-    """Fit vectoriser and logistic regression.
-
-    Return the model (in its saved form) and whether the solver converged within
-    ``settings.max_iter``.
-    """
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    vectoriser = TfidfVectorizer(
-        analyzer=lambda text: features(text, settings),
-        sublinear_tf=True,
-        min_df=settings.min_df if len(texts) >= 4 * settings.min_df else 1,
-        max_features=settings.max_features,
-        dtype=np.float32,
-    )
-    matrix = vectoriser.fit_transform(texts)
-    regression = LogisticRegression(
-        C=settings.c,
-        solver="saga",
-        tol=settings.tol,
-        max_iter=settings.max_iter,
-        random_state=seed,
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        regression.fit(matrix, labels)
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    if tuple(regression.classes_) != classes:
-        raise AssertionError("classifier classes differ from the sorted labels")
-    coef = np.asarray(regression.coef_, dtype=np.float64)
-    intercept = np.asarray(regression.intercept_, dtype=np.float64)
-    if coef.shape[0] == 1:  # two classes: one logit; softmax([-z/2, z/2]) is sigmoid(z)
-        coef = np.vstack([-coef / 2, coef / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    terms = vectoriser.get_feature_names_out()
-    model = TextClassifier(
-        classes=classes,
-        settings=settings,
-        weights=_sparse_weights(coef, intercept, terms, vectoriser.idf_, settings.prune),
-        metadata={},
-    )
-    return model, converged
-
-
-def _sparse_weights(
-    coef: npt.NDArray[np.float64],
-    intercept: npt.NDArray[np.float64],
-    terms: Sequence[str],
-    idf: npt.NDArray[np.float64],
-    prune: float,
-) -> _Weights:
-    """Keep the coefficients with ``|w| >= prune`` as feature-major sparse float16 rows.
-
-    Every feature stays in the vocabulary (a feature without weights still counts in the
-    l2 norm of a text's vector, exactly as in training).
-    """
-    mask = (np.abs(coef) >= prune).T  # features × classes
-    counts = mask.sum(axis=1)
-    indptr = np.zeros(len(terms) + 1, dtype=np.int32)
-    np.cumsum(counts, out=indptr[1:])
-    feature_rows, class_cols = np.nonzero(mask)
-    index_type = np.uint8 if coef.shape[0] <= 256 else np.uint16
-    return _Weights(
-        vocab={str(term): i for i, term in enumerate(terms)},
-        idf=idf.astype(np.float32),
-        indptr=indptr,
-        class_index=class_cols.astype(index_type),
-        weights=coef.T[feature_rows, class_cols].astype(np.float16),
-        intercept=intercept.astype(np.float32),
-    )
 
 
 def _softmax(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
