@@ -160,7 +160,11 @@ def bootstrap(
         ),
         cases=cases,
         case_lists=CaseListService(
-            store.unit_of_work, clock, cases, parse_weights(settings.case_kpi_weights)
+            store.unit_of_work,
+            clock,
+            cases,
+            parse_weights(settings.case_kpi_weights),
+            settings.zone,
         ),
         sweeper=sweeper,
         periodic_sweeper=PeriodicSweeper(sweeper, settings.case_sweep_seconds),

@@ -12,6 +12,7 @@ import io
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cityops.auth.model import Principal
 from cityops.cases.kpis import ROLE_OF_GROUP, composite, rates
@@ -22,6 +23,7 @@ from cityops.cases.queries import (
     Order,
     Queue,
     Visibility,
+    cell_days,
     check_group,
     check_page,
     dispatch_queue_parts,
@@ -55,7 +57,9 @@ class CaseListService:
         clock: Clock,
         cases: CaseService,
         weights: dict[str, dict[str, float]],
+        zone: ZoneInfo,
     ) -> None:
+        self._zone = zone
         self._unit_of_work = unit_of_work
         self._clock = clock
         self._cases = cases
@@ -172,9 +176,21 @@ class CaseListService:
         """Return KPIs per group for cases accepted in [start, end), with composite grades."""
         check_group(group_by)
         filtered = with_period(case_filter or CaseFilter(), start, end)
+        now = self._clock.now()
         with self._unit_of_work(read_only=True) as uow:
             seen = self._visible(uow, principal, "analytics:read")
-            counters = uow.cases.kpi_counters(filtered, seen, group_by, self._clock.now())
+            days = cell_days(filtered, seen, group_by, self._zone)
+            if days is None:
+                counters = uow.cases.kpi_counters(filtered, seen, group_by, now, self._zone)
+            stale = days is not None and uow.kpi_cells.stale(self._zone)
+        if stale:
+            # Folding the changed days first keeps the KPIs up to the last committed change.
+            with self._unit_of_work() as uow:
+                uow.kpi_cells.fold(self._zone, now)
+                uow.commit()
+        if days is not None:
+            with self._unit_of_work(read_only=True) as uow:
+                counters = uow.kpi_cells.counters(group_by, days[0], days[1], self._zone, now)
         role = ROLE_OF_GROUP.get(group_by)
         groups = []
         for counter in counters:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from cityops.cases.model import Attachment, Case, Channel, HistoryEntry, Reporter
 from cityops.cases.queries import CaseFilter, KpiCounters, Visibility
@@ -117,13 +118,41 @@ class CaseRepository(Protocol):
         ...
 
     def kpi_counters(
-        self, case_filter: CaseFilter, visibility: Visibility, group_by: str, now: datetime
+        self,
+        case_filter: CaseFilter,
+        visibility: Visibility,
+        group_by: str,
+        now: datetime,
+        zone: ZoneInfo,
     ) -> list[KpiCounters]:
         """Return KPI counters per group for cases accepted in the filter's period."""
         ...
 
     def training_texts(self, limit: int) -> list[tuple[str, str]]:
         """Return (description, matter class) of closed cases, newest first."""
+        ...
+
+
+class KpiCellRepository(Protocol):
+    """KPI counters pre-aggregated per local day and group, kept in step with the cases."""
+
+    def stale(self, zone: ZoneInfo) -> bool:
+        """Return True when cases changed since the cells were last brought up to date."""
+        ...
+
+    def fold(self, zone: ZoneInfo, now: datetime) -> int:
+        """Bring the cells up to date with the cases; return how many days were recomputed."""
+        ...
+
+    def counters(
+        self,
+        group_by: str,
+        first_day: date | None,
+        end_day: date | None,
+        zone: ZoneInfo,
+        now: datetime,
+    ) -> list[KpiCounters]:
+        """Return KPI counters per group for all cases accepted on [first_day, end_day)."""
         ...
 
 
@@ -166,6 +195,11 @@ class CasesUnitOfWork(GeoUnitOfWork, Protocol):
     @property
     def matter_rules(self) -> MatterRuleRepository:
         """Matter rules."""
+        ...
+
+    @property
+    def kpi_cells(self) -> KpiCellRepository:
+        """KPI day cells."""
         ...
 
     @property

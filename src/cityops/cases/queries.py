@@ -199,6 +199,37 @@ def with_period(
     return replace(case_filter, accepted_from=start, accepted_to=end)
 
 
+# The groupings the store keeps pre-aggregated per local day (``month`` is read from ``all``).
+CELL_GROUPS = frozenset(
+    {"all", "month", "department", "district", "street", "community", "channel"}
+)
+
+
+def cell_days(
+    case_filter: CaseFilter, seen: Visibility, group_by: str, zone: tzinfo
+) -> tuple[date | None, date | None] | None:
+    """Return the local days [first, end) when the day cells can answer a KPI query, else None.
+
+    They can when the reader sees every case, the grouping is kept per day, and the filter is
+    only a period that starts and ends at local midnights (or is open).
+    """
+    if not seen.everything or group_by not in CELL_GROUPS:
+        return None
+    bare = replace(case_filter, accepted_from=None, accepted_to=None, order=Order.NEWEST)
+    if bare != CaseFilter():
+        return None
+    days: list[date | None] = []
+    for bound in (case_filter.accepted_from, case_filter.accepted_to):
+        if bound is None:
+            days.append(None)
+            continue
+        local = bound.astimezone(zone)
+        if local.timetz().replace(tzinfo=None) != time():
+            return None
+        days.append(local.date())
+    return days[0], days[1]
+
+
 @dataclass(slots=True)
 class KpiCounters:
     """The counts and working times of one group, as the store adds them up."""

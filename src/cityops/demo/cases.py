@@ -280,6 +280,10 @@ def load_demo_cases(
                 )
             )
             uow.commit()
+    # Build the KPI day cells now, so the first dashboard does not wait for them.
+    with services.store.unit_of_work() as uow:
+        uow.kpi_cells.fold(services.case_policy.zone, services.clock.now())
+        uow.commit()
     return CasesLoad(len(generated), len(generated), written, time.perf_counter() - started)
 
 

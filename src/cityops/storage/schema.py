@@ -292,6 +292,7 @@ cases = Table(
     Column("seconds_to_close", Integer, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "status", "due_at"),
+    Index(None, "updated_at"),
     Index(None, "accepted_at"),
     Index(None, "department_code", "status"),
     Index(None, "grid_code", "status"),
@@ -367,4 +368,48 @@ matter_rules = Table(
     Column("keywords", JSON, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("updated_by", String(100), nullable=False),
+)
+
+# KPI day cells: the additive counters of the cases accepted on one local day, per group of one
+# dimension, plus each working-time measure's values packed as little-endian int32 (medians stay
+# exact). Rebuilt per day from ``cases`` for the days whose cases changed (see case_kpi_cells.py).
+case_kpi_cells = Table(
+    "case_kpi_cells",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("group_key", String(100), primary_key=True),
+    *(
+        Column(name, Integer, nullable=False)
+        for name in (
+            "accepted",
+            "filed",
+            "dispatched",
+            "handled",
+            "handled_on_time",
+            "to_close",
+            "closed",
+            "closed_on_time",
+            "reworked",
+            "extended",
+            "returned",
+            "held",
+            "self_handled",
+            "evaluated",
+            "satisfaction_sum",
+            "satisfied",
+        )
+    ),
+    Column("seconds_to_dispatch", LargeBinary, nullable=False),
+    Column("seconds_to_handle", LargeBinary, nullable=False),
+    Column("seconds_to_close", LargeBinary, nullable=False),
+)
+
+# One row: the time zone the day cells were cut in and how far the cases' changes are folded in.
+case_kpi_state = Table(
+    "case_kpi_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("zone", String(64), nullable=False),
+    Column("folded_until", UtcDateTime, nullable=False),
 )

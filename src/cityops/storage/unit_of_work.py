@@ -12,6 +12,7 @@ from cityops.kernel.events import DomainEvent
 from cityops.storage.engine import WRITE_OPTION
 from cityops.storage.repositories.accounts import SqlDepartmentRepository, SqlUserRepository
 from cityops.storage.repositories.audit import SqlAuditLog
+from cityops.storage.repositories.case_kpi_cells import SqlKpiCellRepository
 from cityops.storage.repositories.cases import SqlCaseRepository
 from cityops.storage.repositories.components import SqlComponentRepository
 from cityops.storage.repositories.credentials import SqlApiKeyRepository, SqlSessionRepository
@@ -134,6 +135,11 @@ class SqlUnitOfWork:
     def cases(self) -> SqlCaseRepository:
         """Cases with their history, reporters and attachments."""
         return SqlCaseRepository(self.connection)
+
+    @cached_property
+    def kpi_cells(self) -> SqlKpiCellRepository:
+        """KPI day cells (pre-aggregated counters)."""
+        return SqlKpiCellRepository(self.connection)
 
     @cached_property
     def matter_rules(self) -> SqlMatterRuleRepository:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, literal, or_, select
@@ -32,10 +32,36 @@ _COUNTED = (
     "satisfaction_sum",
     "satisfied",
 )
+# Every counter but overdue_open, which depends on the moment of asking.
+ADDITIVE = tuple(name for name in _COUNTED if name != "overdue_open")
 _TIMED = ("seconds_to_dispatch", "seconds_to_handle", "seconds_to_close")
 
 
-def _group_column(group_by: str, dialect: str) -> Any:
+def months_between(low: datetime, high: datetime, zone: tzinfo) -> list[tuple[datetime, str]]:
+    """Return the local months from low's to high's, each with its first instant."""
+    first = low.astimezone(zone).date().replace(day=1)
+    last = high.astimezone(zone).date().replace(day=1)
+    found = []
+    while first <= last:
+        found.append((datetime.combine(first, time(), zone), f"{first:%Y-%m}"))
+        first = (first + timedelta(days=32)).replace(day=1)
+    return found
+
+
+def _month_column(connection: Connection, zone: tzinfo) -> Any:
+    """Return the local month of acceptance: a CASE over the month starts the data spans."""
+    c = cases.c
+    # min/max of an indexed column alone are index look-ups, whatever the period.
+    low, high = connection.execute(select(func.min(c.accepted_at), func.max(c.accepted_at))).one()
+    if low is None:
+        return literal("")
+    months = months_between(low, high, zone)
+    whens = [(c.accepted_at >= start, label) for start, label in reversed(months[1:])]
+    return case(*whens, else_=months[0][1]) if whens else literal(months[0][1])
+
+
+def group_column(connection: Connection, group_by: str, zone: tzinfo) -> Any:
+    """Return the expression a KPI query groups by."""
     c = cases.c
     columns: dict[str, Any] = {
         "department": c.department_code,
@@ -52,9 +78,7 @@ def _group_column(group_by: str, dialect: str) -> Any:
     if group_by in columns:
         return columns[group_by]
     if group_by == "month":
-        if dialect == "postgresql":
-            return func.to_char(c.accepted_at, "YYYY-MM")
-        return func.strftime("%Y-%m", c.accepted_at)
+        return _month_column(connection, zone)
     return literal("all")
 
 
@@ -68,15 +92,10 @@ def _median(column: Any, dialect: str) -> Any:
     return func.median(column)
 
 
-def kpi_counters(
-    connection: Connection, conditions: list[Any], group_by: str, now: datetime
-) -> list[KpiCounters]:
-    """Return one KpiCounters per group, ordered by group."""
+def additive_counts() -> dict[str, Any]:
+    """Return the counters that add up across days and groups, as SQL aggregates."""
     c = cases.c
-    dialect = connection.dialect.name
-    group = _group_column(group_by, dialect).label("group_key")
-    clock_runs = running()
-    counted: dict[str, Any] = {
+    return {
         "accepted": func.count(),
         "filed": _count(c.filed_at.is_not(None)),
         "dispatched": _count(c.dispatched_at.is_not(None)),
@@ -95,12 +114,27 @@ def kpi_counters(
         "extended": _count(c.extensions > 0),
         "returned": _count(c.returns > 0),
         "held": _count(c.holds > 0),
-        "overdue_open": _count(and_(clock_runs, c.due_at <= now)),
         "self_handled": _count(c.self_handled.is_(True)),
         "evaluated": func.count(c.satisfaction),
         "satisfaction_sum": func.coalesce(func.sum(c.satisfaction), 0),
         "satisfied": _count(c.satisfaction >= 4),
     }
+
+
+def overdue_open(now: datetime) -> ColumnElement[bool]:
+    """Open cases whose running clock is past the deadline now (never pre-aggregated)."""
+    return and_(running(), cases.c.due_at <= now)
+
+
+def kpi_counters(
+    connection: Connection, conditions: list[Any], group_by: str, now: datetime, zone: tzinfo
+) -> list[KpiCounters]:
+    """Return one KpiCounters per group, ordered by group."""
+    c = cases.c
+    dialect = connection.dialect.name
+    group = group_column(connection, group_by, zone).label("group_key")
+    counted = additive_counts()
+    counted["overdue_open"] = _count(overdue_open(now))
     columns = [group, *(value.label(name) for name, value in counted.items())]
     for name in _TIMED:
         column = c[name]

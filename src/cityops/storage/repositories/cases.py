@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -407,10 +407,16 @@ class SqlCaseRepository:
         return [_case(row) for row in self._connection.execute(query).mappings()]
 
     def kpi_counters(
-        self, case_filter: CaseFilter, visibility: Visibility, group_by: str, now: datetime
+        self,
+        case_filter: CaseFilter,
+        visibility: Visibility,
+        group_by: str,
+        now: datetime,
+        zone: tzinfo,
     ) -> list[KpiCounters]:
         """Return KPI counters per group."""
-        return kpi_counters(self._connection, where(case_filter, visibility, now), group_by, now)
+        conditions = where(case_filter, visibility, now)
+        return kpi_counters(self._connection, conditions, group_by, now, zone)
 
     def training_texts(self, limit: int) -> list[tuple[str, str]]:
         """Return texts and classes of closed cases, newest first."""
