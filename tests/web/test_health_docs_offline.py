@@ -264,6 +264,15 @@ def test_vendored_swagger_ui_carries_its_license():
     assert (folder / "swagger-ui.css").is_file()
 
 
+@pytest.mark.parametrize(
+    "folder", sorted(p for p in (STATIC / "vendor").iterdir() if p.is_dir()), ids=lambda p: p.name
+)
+def test_every_vendored_library_carries_its_license_and_says_its_version(folder):
+    assert (folder / "LICENSE").read_text(encoding="utf-8").strip()
+    version = (folder / "VERSION").read_text(encoding="utf-8")
+    assert re.match(r"[a-z-]+ \d+\.\d+\.\d+ ", version), version
+
+
 # -- common headers ----------------------------------------------------------------------------
 
 
