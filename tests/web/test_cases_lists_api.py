@@ -261,3 +261,38 @@ def test_export_reads_page_by_page_and_keeps_every_case(client, city, monkeypatc
     response = client.get("/api/v1/cases/export", params={"format": "csv"}, headers=city.viewer)
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8").lstrip("\ufeff"))))
     assert [row[0] for row in rows[1:]] == numbers  # oldest first, none lost between pages
+
+
+def test_a_city_wide_readers_kpis_come_from_the_day_cells_and_match_the_rows(
+    client, city, services
+):
+    from sqlalchemy import func, select
+
+    from cityops.cases.queries import CaseFilter, Visibility, parse_moment
+    from cityops.storage.schema import case_kpi_cells
+
+    dispatched(client, city, matter_code=MANHOLE)
+    dispatched(client, city, matter_code=GARBAGE, lon=IN_G2[0], lat=IN_G2[1])
+    month = {"by": "street", "from": "2026-11-01", "to": "2026-12-01"}
+    answer = client.get("/api/v1/cases/kpis", params=month, headers=city.admin)
+    assert answer.status_code == 200, answer.text
+    zone = services.case_policy.zone
+    period = CaseFilter(
+        accepted_from=parse_moment("2026-11-01", "from", zone),
+        accepted_to=parse_moment("2026-12-01", "to", zone),
+    )
+    with services.store.unit_of_work(read_only=True) as uow:
+        cells = uow.connection.execute(select(func.count()).select_from(case_kpi_cells)).scalar()
+        rows = uow.cases.kpi_counters(
+            period, Visibility(everything=True), "street", services.clock.now(), zone
+        )
+    assert cells  # the request folded the cases into the cells
+    from cityops.cases.kpis import rates
+
+    assert sum(r.accepted for r in rows) == 2
+    expected = [rates(r) for r in rows]
+    got = sorted(answer.json()["groups"], key=lambda g: g["group"])
+    assert [(g["group"], g["counts"], g["working_hours"]) for g in got] == [
+        (e["group"], e["counts"], e["working_hours"])
+        for e in sorted(expected, key=lambda e: e["group"])
+    ]
