@@ -8,7 +8,7 @@ keep is compared with the raw aggregate over the cases, before and after changes
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, update
 
-from cityops.cases.queries import CELL_GROUPS, CaseFilter, Visibility, cell_days
+from cityops.cases.queries import CELL_GROUPS, CaseFilter, CellQuery, Visibility, cell_query
 from cityops.cases.workflow import Status
 from cityops.storage import Store
 from cityops.storage.repositories.case_kpi_cells import CELL_DIMENSIONS, COMMIT_MARGIN
@@ -36,6 +36,33 @@ def store(database_url, clock):
     built = Store(database_url, clock=clock)
     yield built
     built.dispose()
+
+
+def _place(code: str | None) -> dict[str, str | None]:
+    """The division codes of a place known down to ``code`` (consistent, as intake writes)."""
+    levels = ("district_code", "street_code", "community_code", "grid_code")
+    widths = (6, 9, 12, 15)
+    return {
+        level: code[:width] if code and len(code) >= width else None
+        for level, width in zip(levels, widths, strict=True)
+    }
+
+
+PLACES = [
+    _place(code)
+    for code in (
+        None,
+        "310101",
+        "310101001",
+        "310101002",
+        "310101001001",
+        "310101002001",
+        "310101001001001",
+        "310101001001002",
+        "310101002001001",
+    )
+]
+DIVISIONS = ("310101", "310101001", "310101002", "310101001001", "310101002001")
 
 
 def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -64,9 +91,7 @@ def case_rows(draw: st.DrawFn) -> dict[str, Any]:
         "satisfaction": draw(_maybe(st.integers(1, 5))),
         "suggestions": {},
         "department_code": draw(_maybe(st.sampled_from(["SZ", "HW", "CG"]))),
-        "district_code": draw(_maybe(st.just("310101"))),
-        "street_code": draw(_maybe(st.sampled_from(["310101001", "310101002"]))),
-        "community_code": draw(_maybe(st.sampled_from(["310101001001", "310101002001"]))),
+        **draw(st.sampled_from(PLACES)),
         "merged_into": draw(st.sampled_from([None, None, None, 1])),
         "accepted_by": "clerk",
         "accepted_at": accepted,
@@ -134,17 +159,29 @@ def _assert_same(cells: list[Any], raw: list[Any], context: str) -> None:
                 assert got[name] == value, (context, group, name)
 
 
+def _from_cells(uow: Any, query: CellQuery, zone: ZoneInfo) -> list[Any]:
+    """Read the cells as listing.kpis does (one division's own group, renamed "all")."""
+    found = uow.kpi_cells.counters(query.group_by, query.first_day, query.end_day, zone, NOW)
+    if query.only is None:
+        return found
+    return [replace(c, group="all") for c in found if c.group == query.only]
+
+
 def _compare_all(store: Store, zone: ZoneInfo) -> None:
+    filters = [(group_by, None) for group_by in sorted(CELL_GROUPS)]
+    filters += [("all", division) for division in DIVISIONS]
     with store.unit_of_work(read_only=True) as uow:
-        for group_by in sorted(CELL_GROUPS):
+        for group_by, division in filters:
             for start, end in _periods():
-                case_filter = CaseFilter(accepted_from=start, accepted_to=end)
-                days = cell_days(case_filter, EVERYTHING, group_by, zone)
-                if days is None:  # a period not on this zone's midnights
+                case_filter = CaseFilter(
+                    accepted_from=start, accepted_to=end, division_code=division
+                )
+                query = cell_query(case_filter, EVERYTHING, group_by, zone)
+                if query is None:  # a period not on this zone's midnights
                     continue
-                cells = uow.kpi_cells.counters(group_by, days[0], days[1], zone, NOW)
+                cells = _from_cells(uow, query, zone)
                 raw = uow.cases.kpi_counters(case_filter, EVERYTHING, group_by, NOW, zone)
-                _assert_same(cells, raw, f"{group_by} {start} {end} {zone.key}")
+                _assert_same(cells, raw, f"{group_by} {division} {start} {end} {zone.key}")
 
 
 def _fold(store: Store, zone: ZoneInfo, now: datetime = NOW) -> int:
@@ -246,14 +283,32 @@ def test_a_fold_with_nothing_changed_recomputes_no_day(store) -> None:
         (datetime(2026, 10, 1, tzinfo=UTC), None, None),  # UTC midnight, 08:00 in Shanghai
     ],
 )
-def test_cell_days_only_for_whole_local_days(start, end, expected) -> None:
-    case_filter = CaseFilter(accepted_from=start, accepted_to=end)
-    assert cell_days(case_filter, EVERYTHING, "street", SHANGHAI) == expected
+def test_cells_answer_only_whole_local_days(start, end, expected) -> None:
+    query = cell_query(
+        CaseFilter(accepted_from=start, accepted_to=end), EVERYTHING, "street", SHANGHAI
+    )
+    assert (query and (query.first_day, query.end_day)) == expected
 
 
-def test_cell_days_not_for_scoped_readers_other_filters_or_other_groupings() -> None:
+def test_cells_answer_one_district_street_or_community_of_the_all_grouping() -> None:
+    for code, level in (
+        ("310101", "district"),
+        ("310101001", "street"),
+        ("310101001001", "community"),
+    ):
+        query = cell_query(CaseFilter(division_code=code), EVERYTHING, "all", SHANGHAI)
+        assert query == CellQuery(level, None, None, only=code)
+    grid = CaseFilter(division_code="310101001001001")
+    assert cell_query(grid, EVERYTHING, "all", SHANGHAI) is None
+    street = CaseFilter(division_code="310101001")
+    assert cell_query(street, EVERYTHING, "department", SHANGHAI) is None
+
+
+def test_cells_do_not_answer_scoped_readers_other_filters_or_other_groupings() -> None:
     period = CaseFilter(accepted_from=MIDNIGHT)
-    assert cell_days(period, Visibility(department_codes=("SZ",)), "street", SHANGHAI) is None
-    assert cell_days(CaseFilter(channels=("app",)), EVERYTHING, "street", SHANGHAI) is None
-    assert cell_days(period, EVERYTHING, "grid", SHANGHAI) is None
-    assert cell_days(period, EVERYTHING, "month", SHANGHAI) == (date(2026, 10, 1), None)
+    assert cell_query(period, Visibility(department_codes=("SZ",)), "street", SHANGHAI) is None
+    assert cell_query(CaseFilter(channels=("app",)), EVERYTHING, "street", SHANGHAI) is None
+    assert cell_query(period, EVERYTHING, "grid", SHANGHAI) is None
+    assert cell_query(period, EVERYTHING, "month", SHANGHAI) == CellQuery(
+        "month", date(2026, 10, 1), None
+    )

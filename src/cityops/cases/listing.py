@@ -20,10 +20,12 @@ from cityops.cases.ports import CasesUnitOfWork
 from cityops.cases.queries import (
     MAX_EXPORT,
     CaseFilter,
+    CellQuery,
+    KpiCounters,
     Order,
     Queue,
     Visibility,
-    cell_days,
+    cell_query,
     check_group,
     check_page,
     dispatch_queue_parts,
@@ -179,18 +181,17 @@ class CaseListService:
         now = self._clock.now()
         with self._unit_of_work(read_only=True) as uow:
             seen = self._visible(uow, principal, "analytics:read")
-            days = cell_days(filtered, seen, group_by, self._zone)
-            if days is None:
+            cells = cell_query(filtered, seen, group_by, self._zone)
+            if cells is None:
                 counters = uow.cases.kpi_counters(filtered, seen, group_by, now, self._zone)
-            stale = days is not None and uow.kpi_cells.stale(self._zone)
+            stale = cells is not None and uow.kpi_cells.stale(self._zone)
         if stale:
             # Folding the changed days first keeps the KPIs up to the last committed change.
             with self._unit_of_work() as uow:
                 uow.kpi_cells.fold(self._zone, now)
                 uow.commit()
-        if days is not None:
-            with self._unit_of_work(read_only=True) as uow:
-                counters = uow.kpi_cells.counters(group_by, days[0], days[1], self._zone, now)
+        if cells is not None:
+            counters = self._from_cells(cells, now)
         role = ROLE_OF_GROUP.get(group_by)
         groups = []
         for counter in counters:
@@ -203,6 +204,15 @@ class CaseListService:
             "to": end.isoformat() if end else None,
             "groups": groups,
         }
+
+    def _from_cells(self, cells: CellQuery, now: datetime) -> list[KpiCounters]:
+        with self._unit_of_work(read_only=True) as uow:
+            found = uow.kpi_cells.counters(
+                cells.group_by, cells.first_day, cells.end_day, self._zone, now
+            )
+        if cells.only is None:
+            return found
+        return [replace(c, group="all") for c in found if c.group == cells.only]
 
 
 class _CsvSheet:

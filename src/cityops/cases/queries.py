@@ -203,19 +203,38 @@ def with_period(
 CELL_GROUPS = frozenset(
     {"all", "month", "department", "district", "street", "community", "channel"}
 )
+# Division code length → the grouping whose cells hold that division's own counters.
+_CELL_LEVELS = {6: "district", 9: "street", 12: "community"}
 
 
-def cell_days(
+@dataclass(frozen=True, slots=True)
+class CellQuery:
+    """How the day cells answer a KPI query: which grouping, which days, maybe one group only."""
+
+    group_by: str
+    first_day: date | None
+    end_day: date | None
+    only: str | None = None  # the one group to keep (a division), reported as "all"
+
+
+def cell_query(
     case_filter: CaseFilter, seen: Visibility, group_by: str, zone: tzinfo
-) -> tuple[date | None, date | None] | None:
-    """Return the local days [first, end) when the day cells can answer a KPI query, else None.
+) -> CellQuery | None:
+    """Return how the day cells can answer a KPI query, or None when only the rows can.
 
-    They can when the reader sees every case, the grouping is kept per day, and the filter is
-    only a period that starts and ends at local midnights (or is open).
+    They can when the reader sees every case, the grouping is kept per day, and the filter is a
+    period that starts and ends at local midnights (or is open) — plus, for the ``all`` grouping,
+    one district, street or community, whose own cells hold its counters.
     """
     if not seen.everything or group_by not in CELL_GROUPS:
         return None
-    bare = replace(case_filter, accepted_from=None, accepted_to=None, order=Order.NEWEST)
+    division = case_filter.division_code
+    level = _CELL_LEVELS.get(len(division)) if division else None
+    if division and (group_by != "all" or level is None):
+        return None
+    bare = replace(
+        case_filter, accepted_from=None, accepted_to=None, division_code=None, order=Order.NEWEST
+    )
     if bare != CaseFilter():
         return None
     days: list[date | None] = []
@@ -227,7 +246,9 @@ def cell_days(
         if local.timetz().replace(tzinfo=None) != time():
             return None
         days.append(local.date())
-    return days[0], days[1]
+    if level is not None:
+        return CellQuery(level, days[0], days[1], only=division)
+    return CellQuery(group_by, days[0], days[1])
 
 
 @dataclass(slots=True)
