@@ -28,6 +28,7 @@ from cityops.cases.listing import CaseListService
 from cityops.cases.policy import CasePolicy
 from cityops.cases.rules import MatterRuleService
 from cityops.cases.service import CaseService
+from cityops.cases.situation import SituationService
 from cityops.cases.sweeper import DeadlineSweeper, PeriodicSweeper
 from cityops.cases.workcalendar import build_calendar, read_overrides
 from cityops.catalog.components import ComponentService
@@ -70,6 +71,7 @@ class Services:
     intake: IntakeService
     cases: CaseService
     case_lists: CaseListService
+    situation: SituationService
     sweeper: DeadlineSweeper
     periodic_sweeper: PeriodicSweeper
     secret_key: str = field(repr=False)
@@ -123,6 +125,9 @@ def bootstrap(
     files = DirectoryFiles(Path(settings.data_dir) / "attachments")
     cases = CaseService(store.unit_of_work, clock, calendar, policy, files)
     sweeper = DeadlineSweeper(store.unit_of_work, clock, calendar, policy)
+    case_lists = CaseListService(
+        store.unit_of_work, clock, cases, parse_weights(settings.case_kpi_weights), settings.zone
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -159,13 +164,8 @@ def bootstrap(
             classification.suggest,
         ),
         cases=cases,
-        case_lists=CaseListService(
-            store.unit_of_work,
-            clock,
-            cases,
-            parse_weights(settings.case_kpi_weights),
-            settings.zone,
-        ),
+        case_lists=case_lists,
+        situation=SituationService(store.unit_of_work, clock, case_lists, settings.zone),
         sweeper=sweeper,
         periodic_sweeper=PeriodicSweeper(sweeper, settings.case_sweep_seconds),
         secret_key=resolve_secret_key(settings),

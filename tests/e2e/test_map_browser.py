@@ -12,7 +12,6 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,38 +26,10 @@ from cityops.bootstrap import bootstrap
 from cityops.kernel.clock import FrozenClock
 from cityops.settings import Settings, SettingsError, load_settings, tile_origin
 from cityops.web.app import create_app
-from tests.conftest import PASSWORD, TEST_SECRET, skip_or_fail
-from tests.e2e.server_process import (
-    demo_server,
-)
+from tests.conftest import PASSWORD, TEST_SECRET
+from tests.e2e.conftest import Server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 DRAW_MS = 20_000
-
-
-def _admin_password(path: Path) -> str:
-    for line in path.read_text(encoding="utf-8").splitlines():
-        fields = line.split()
-        if len(fields) == 3 and fields[0] == "admin":
-            return fields[2]
-    raise AssertionError(f"no admin in {path}")
-
-
-@dataclass(frozen=True)
-class Server:
-    """A running server with the demo city loaded."""
-
-    base_url: str
-    admin_password: str
-
-
 TILES = "https://tiles.example.gov.cn/{z}/{x}/{y}.png"
 
 
@@ -218,30 +189,6 @@ def test_the_home_page_hands_the_map_its_settings_and_same_origin_assets(
 
 
 # -- in the browser ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright (no browser download)."""
-    if not CHROMIUM.is_file():
-        skip_or_fail("Chromium not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Load the demo city (divisions and grids included) into SQLite and serve it."""
-    with demo_server(tmp_path_factory.mktemp("map"), CITYOPS_LANGUAGE="zh-CN") as running:
-        yield Server(running.base_url, _admin_password(running.var / "demo-credentials.txt"))
 
 
 @pytest.mark.slow

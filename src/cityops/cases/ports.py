@@ -9,7 +9,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from cityops.cases.model import Attachment, Case, Channel, HistoryEntry, Reporter
-from cityops.cases.queries import CaseFilter, KpiCounters, Visibility
+from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibility
 from cityops.cases.rules import MatterRule
 from cityops.catalog.components import ComponentRepository
 from cityops.geo.ports import GeoUnitOfWork
@@ -126,6 +126,23 @@ class CaseRepository(Protocol):
         zone: ZoneInfo,
     ) -> list[KpiCounters]:
         """Return KPI counters per group for cases accepted in the filter's period."""
+        ...
+
+    def open_counts(
+        self, visibility: Visibility, division_code: str | None, now: datetime
+    ) -> list[OpenCounts]:
+        """Count open, yellow and red cases per division one level below ``division_code``."""
+        ...
+
+    def closed_between(
+        self,
+        visibility: Visibility,
+        division_code: str | None,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> int:
+        """Count the cases closed in [start, end) in a division (or everywhere)."""
         ...
 
     def training_texts(self, limit: int) -> list[tuple[str, str]]:

@@ -251,6 +251,16 @@ def cell_query(
     return CellQuery(group_by, days[0], days[1])
 
 
+@dataclass(frozen=True, slots=True)
+class OpenCounts:
+    """Open cases of one division now, and how many of them show a yellow or a red light."""
+
+    code: str  # the division ("" for cases not placed that deep)
+    open: int
+    yellow: int
+    red: int
+
+
 @dataclass(slots=True)
 class KpiCounters:
     """The counts and working times of one group, as the store adds them up."""

@@ -293,6 +293,7 @@ cases = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "status", "due_at"),
     Index(None, "updated_at"),
+    Index(None, "closed_at"),
     Index(None, "accepted_at"),
     Index(None, "department_code", "status"),
     Index(None, "grid_code", "status"),

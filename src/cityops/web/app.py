@@ -28,6 +28,7 @@ from cityops.web.routes import (
     open311,
     pages,
     session_api,
+    situation,
     stream,
     users,
 )
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_problem_handlers(app)
     # Matter rules before cases: /cases/rules must not be read as the case numbered "rules".
     routers = (health, session_api, users, departments, apikeys, audit, stream, geo, components)
-    for module in (*routers, case_rules, cases, open311, pages):
+    for module in (*routers, case_rules, cases, situation, open311, pages):
         app.include_router(module.router)
     # Outermost last: security headers wrap everything, including the 500 answered by
     # RequestContextMiddleware.

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import cityops.web
 from cityops.auth.permissions import Role
 from cityops.auth.scopes import parse_scope
+from cityops.cases.model import Channel
 from cityops.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Translator, catalogue, pick_language
 
 WEB = Path(cityops.web.__file__).parent
@@ -28,6 +29,21 @@ SCOPE_KINDS = sorted({parse_scope(s).kind for s in ("city", "division:320100", "
 DYNAMIC_KEYS = {
     "role.": sorted(f"role.{role.value}" for role in Role),
     "scope.": sorted(f"scope.{kind}" for kind in SCOPE_KINDS),
+    "channel.": sorted(f"channel.{channel.value}" for channel in Channel),
+    "command.card.": [
+        f"command.card.{card}"
+        for card in (
+            "accepted",
+            "closed",
+            "open",
+            "overdue",
+            "due_soon",
+            "closing_rate",
+            "on_time_closing_rate",
+            "median_hours_to_close",
+            "satisfaction",
+        )
+    ],
 }
 
 

@@ -21,8 +21,9 @@ from cityops.cases.model import (
     Urgency,
 )
 from cityops.cases.ports import NewAttachment
-from cityops.cases.queries import CaseFilter, KpiCounters, Visibility
+from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibility
 from cityops.cases.workflow import OPEN, WITH_DEPARTMENT, CaseState, Status
+from cityops.storage.repositories import case_situation
 from cityops.storage.repositories.case_filters import order_by, where
 from cityops.storage.repositories.case_kpis import kpi_counters
 from cityops.storage.schema import case_attachments, case_history, case_reporters, cases
@@ -417,6 +418,25 @@ class SqlCaseRepository:
         """Return KPI counters per group."""
         conditions = where(case_filter, visibility, now)
         return kpi_counters(self._connection, conditions, group_by, now, zone)
+
+    def open_counts(
+        self, visibility: Visibility, division_code: str | None, now: datetime
+    ) -> list[OpenCounts]:
+        """Count open, yellow and red cases per division one level below ``division_code``."""
+        return case_situation.open_counts(self._connection, visibility, division_code, now)
+
+    def closed_between(
+        self,
+        visibility: Visibility,
+        division_code: str | None,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> int:
+        """Count the cases closed in [start, end) in a division (or everywhere)."""
+        return case_situation.closed_between(
+            self._connection, visibility, division_code, start, end, now
+        )
 
     def training_texts(self, limit: int) -> list[tuple[str, str]]:
         """Return texts and classes of closed cases, newest first."""

@@ -1,4 +1,4 @@
-"""Server-rendered pages: sign-in, the signed-in home page, sign-out, the API docs."""
+"""Server-rendered pages: sign-in, the home page, the command center, sign-out, the API docs."""
 
 from __future__ import annotations
 
@@ -83,6 +83,27 @@ def home(
         store=services.store.dialect,
         mode=services.settings.mode,
         show_map=principal.has_anywhere("geo:read"),
+        map_tile_url=services.settings.map_tile_url or "",
+        map_tile_attribution=services.settings.map_tile_attribution,
+    )
+
+
+@router.get("/command", response_class=HTMLResponse)
+def command_center(
+    request: Request,
+    principal: Annotated[Principal | None, Depends(RequireOrAnonymous("analytics:read"))],
+) -> Response:
+    """Show the command center (大屏): cards, one map, charts and the live feed."""
+    if principal is None:
+        return _redirect_to_login(request)
+    services = services_of(request)
+    with services.store.unit_of_work(read_only=True) as uow:
+        newest_event = uow.outbox.last_event_id()  # the live feed shows what happens from now on
+    return _render(
+        request,
+        "command.html",
+        events_after=newest_event,
+        show_feed=principal.has_anywhere("events:read"),
         map_tile_url=services.settings.map_tile_url or "",
         map_tile_attribution=services.settings.map_tile_attribution,
     )
