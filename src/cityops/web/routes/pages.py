@@ -83,6 +83,7 @@ def home(
         store=services.store.dialect,
         mode=services.settings.mode,
         show_map=principal.has_anywhere("geo:read"),
+        show_command=principal.has_anywhere("analytics:read"),
         map_tile_url=services.settings.map_tile_url or "",
         map_tile_attribution=services.settings.map_tile_attribution,
     )
