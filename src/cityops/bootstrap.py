@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from cityops.auth.accounts import AccountService
 from cityops.auth.apikeys import ApiKeyService
 from cityops.auth.audit import AuditReader
+from cityops.auth.principal_cache import PrincipalCache
 from cityops.auth.ratelimit import LoginRateLimiter
 from cityops.auth.secrets import PasswordHasher
 from cityops.auth.signin import SignInService
@@ -58,6 +59,7 @@ class Services:
     accounts: AccountService
     signin: SignInService
     api_keys: ApiKeyService
+    principals: PrincipalCache
     audit: AuditReader
     divisions: DivisionService
     locations: LocationService
@@ -109,6 +111,7 @@ def bootstrap(
         window=timedelta(seconds=settings.login_failure_window_seconds),
     )
     locations = LocationService(store.unit_of_work)
+    principals = PrincipalCache(clock)
     calendar = build_calendar(
         settings.timezone,
         settings.working_hours,
@@ -133,15 +136,18 @@ def bootstrap(
         clock=clock,
         store=store,
         bus=bus,
-        accounts=AccountService(store.unit_of_work, clock, hasher),
+        # Every change these make to users, roles, sessions or keys empties the web layer's
+        # principal cache.
+        accounts=AccountService(principals.watching(store.unit_of_work), clock, hasher),
         signin=SignInService(
-            store.unit_of_work,
+            principals.watching(store.unit_of_work),
             clock,
             hasher,
             limiter,
             timedelta(hours=settings.session_ttl_hours),
         ),
-        api_keys=ApiKeyService(store.unit_of_work, clock),
+        api_keys=ApiKeyService(principals.watching(store.unit_of_work), clock),
+        principals=principals,
         audit=AuditReader(store.unit_of_work),
         divisions=DivisionService(store.unit_of_work, clock, on_change=locations.invalidate),
         locations=locations,

@@ -110,11 +110,30 @@ class SignInService:
 
     def principal_for_session(self, token: str) -> Principal | None:
         """Return the principal of a valid session token."""
-        user = self.user_for_session(token)
-        return Principal.for_user(user) if user else None
+        found = self.session_principal(token)
+        return found[0] if found else None
+
+    def session_principal(self, token: str) -> tuple[Principal, datetime] | None:
+        """Return the principal of a valid session token and when the session expires."""
+        with self._unit_of_work(read_only=True) as uow:
+            found = uow.sessions.get(hash_token(token))
+            if found is None:
+                return None
+            user_id, expires_at = found
+            if expires_at <= self._clock.now():
+                return None
+            user = uow.users.get_by_id(user_id)
+        if user is None or not user.active:
+            return None
+        return Principal.for_user(user), expires_at
 
     def principal_for_api_key(self, full_key: str) -> Principal | None:
         """Return the principal of a valid, unrevoked, unexpired API key."""
+        found = self.api_key_principal(full_key)
+        return found[0] if found else None
+
+    def api_key_principal(self, full_key: str) -> tuple[Principal, datetime | None] | None:
+        """Return the principal of a valid, unrevoked, unexpired API key and its expiry."""
         prefix = split_api_key(full_key)
         if prefix is None:
             return None
@@ -127,7 +146,7 @@ class SignInService:
             return None
         if not key.usable_at(self._clock.now()):
             return None
-        return Principal.for_api_key(key)
+        return Principal.for_api_key(key), key.expires_at
 
     def purge_expired_sessions(self) -> int:
         """Delete expired sessions; return how many."""

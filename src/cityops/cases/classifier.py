@@ -5,8 +5,9 @@ of the normalised text, plus jieba word tokens of two characters or more. It is 
 scikit-learn's multinomial logistic regression (:meth:`TextClassifier.train`), but suggesting
 needs only numpy: the model keeps its vocabulary, idf weights, a sparse coefficient matrix
 (coefficients below a threshold dropped, float16) and the intercepts, vectorises a text itself
-and takes one sparse product. Confidences are the model's softmax probabilities: rough
-probabilities, not guarantees (see ``data/README.md`` for how they behave on real appeals).
+and takes one sparse product (:mod:`cityops.cases.scoring`). Confidences are the model's softmax
+probabilities: rough probabilities, not guarantees (see ``data/README.md`` for how they behave on
+real appeals).
 
 A model is saved to one ``.npz`` file (numpy arrays and a JSON header; no pickle) and loaded
 without refitting anything. :func:`classify` puts a city's own keyword rules in front of the
@@ -18,13 +19,11 @@ Nothing is done at import time: jieba, scikit-learn and the seed model are loade
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 import threading
 import zipfile
 import zlib
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import as_file, files
@@ -34,7 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from cityops.cases.classifier_fit import Weights, fit
-from cityops.cases.text_features import TrainSettings, features, fold
+from cityops.cases.scoring import Scorer
+from cityops.cases.text_features import TrainSettings, fold
 from cityops.kernel.errors import ValidationFailed
 
 FORMAT = "cityops.text-classifier"
@@ -71,11 +71,16 @@ class KeywordRule:
     code: str
     keywords: tuple[str, ...]
     _folded: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _longest_first: tuple[tuple[int, str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.keywords or any(not k or not k.strip() for k in self.keywords):
             raise ValueError(f"keyword rule for {self.code}: every keyword must be non-empty")
-        object.__setattr__(self, "_folded", tuple(fold(k) for k in self.keywords))
+        folded = tuple(fold(k) for k in self.keywords)
+        object.__setattr__(self, "_folded", folded)
+        lengths = [len(k) for k in self.keywords]
+        pairs = sorted(zip(lengths, folded, strict=True), key=lambda p: -p[0])
+        object.__setattr__(self, "_longest_first", tuple(pairs))
 
     def longest_match(self, text: str) -> int:
         """Return the length of the longest keyword found in ``text`` (normalised), or 0."""
@@ -83,10 +88,10 @@ class KeywordRule:
 
     def longest_match_folded(self, folded: str) -> int:
         """Like :meth:`longest_match`, for a text already NFKC-normalised and case-folded."""
-        return max(
-            (len(k) for k, f in zip(self.keywords, self._folded, strict=True) if f in folded),
-            default=0,
-        )
+        for length, keyword in self._longest_first:
+            if keyword in folded:
+                return length
+        return 0
 
 
 # --------------------------------------------------------------------------- the model
@@ -119,7 +124,7 @@ class TextClassifier:
     An instance is immutable and safe to share between threads.
     """
 
-    __slots__ = ("_classes", "_metadata", "_settings", "_w")
+    __slots__ = ("_classes", "_metadata", "_scorer", "_settings", "_w")
 
     def __init__(
         self,
@@ -133,6 +138,7 @@ class TextClassifier:
         self._settings = settings
         self._w = weights
         self._metadata = dict(metadata)
+        self._scorer = Scorer(weights, settings, len(self._classes))
 
     # ---------------------------------------------------------------- training
 
@@ -208,48 +214,16 @@ class TextClassifier:
             metadata=self._metadata | dict(extra),
         )
 
-    def _vector(self, text: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-        """Return the TF-IDF vector of a text as (feature indexes, values), l2-normalised."""
-        vocab = self._w.vocab
-        counts = Counter(f for f in features(text, self._settings) if f in vocab)
-        if not counts:
-            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
-        index = np.fromiter((vocab[f] for f in counts), dtype=np.intp, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        values = (1.0 + np.log(tf)) * self._w.idf[index]
-        norm = math.sqrt(float(values @ values))
-        return index, values / norm if norm > 0 else values
-
-    def _scores(self, text: str) -> npt.NDArray[np.float64]:
-        """Return the decision value of every class for a text."""
-        index, values = self._vector(text)
-        w = self._w
-        scores = w.intercept.astype(np.float64)
-        if index.size == 0:
-            return scores
-        starts = w.indptr[index]
-        lengths = w.indptr[index + 1] - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return scores
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        positions = offsets + np.arange(total)
-        contributions = w.weights32[positions] * np.repeat(values, lengths)
-        return scores + np.bincount(
-            w.class_index[positions], weights=contributions, minlength=len(self._classes)
-        )
-
     def probabilities(self, text: str) -> npt.NDArray[np.float64]:
         """Return the confidence of every class (in :attr:`classes` order); they sum to 1."""
         _check_text(text)
-        return _softmax(self._scores(text))
+        return _softmax(self._scorer.scores(text))
 
     def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
         """Return the model's ``k`` best classes for a text, best first."""
         _check_k(k)
         probs = self.probabilities(text)
-        order = np.argsort(-probs, kind="stable")[:k]
-        return [Suggestion(self._classes[i], float(probs[i]), MODEL) for i in order]
+        return [Suggestion(self._classes[i], float(probs[i]), MODEL) for i in _top(probs, k)]
 
     def suggest_many(self, texts: Sequence[str], k: int = 3) -> list[list[Suggestion]]:
         """Return :meth:`suggest` for each text."""
@@ -384,6 +358,19 @@ def _check_shapes(w: Weights, n_classes: int) -> None:
         raise ValueError("class index is not an unsigned integer array")
     if len(w.class_index) and int(w.class_index.max()) >= n_classes:
         raise ValueError("class index out of range")
+
+
+def _top(probs: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.intp]:
+    """Return the indexes of the ``k`` largest values, largest first, ties by index.
+
+    The same as the first ``k`` of a stable argsort of ``-probs``, without sorting them all.
+    """
+    n = len(probs)
+    if k >= n:
+        return np.argsort(-probs, kind="stable")
+    kth = np.partition(probs, n - k)[n - k]
+    candidates = np.flatnonzero(probs >= kth)
+    return candidates[np.argsort(-probs[candidates], kind="stable")][:k]
 
 
 def _softmax(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

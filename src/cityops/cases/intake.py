@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -198,59 +198,37 @@ class IntakeService:
     def _write(
         self, principal: Principal, grant: Grant, case: Case, note: dict[str, Any] | None
     ) -> IntakeResult:
-        now, channel, external_ref = case.accepted_at, case.channel, case.external_ref
+        now, channel = case.accepted_at, case.channel
         with self._unit_of_work() as uow:
-            if external_ref:
-                existing = uow.cases.by_external_ref(channel, external_ref)
-                if existing is not None:  # another intake won the race
-                    return IntakeResult(existing, created=False)
+            # A repeated reference was answered before; one that another intake registers
+            # meanwhile makes the insert fail with DuplicateExternalRef (see accept).
             rule, certain = self._route(uow, case)
             duplicates = self._duplicates(uow, case)
-            case.id = uow.cases.add(case)
-            number = case_number(case.id, now, self._policy.zone)
-            history = [
-                HistoryEntry(
-                    case_id=case.id,
-                    at=now,
-                    actor=principal.name,
-                    role=grant.role,
-                    command="accept",
-                    to_status=Status.ACCEPTED,
-                    data={
-                        "channel": channel.value,
-                        "suggestions": case.suggestions,
-                        "duplicates": [d.case_id for d in duplicates],
-                        "department_code": case.department_code,
-                    },
-                )
-            ]
+            accepted = HistoryEntry(
+                case_id=case.id,
+                at=now,
+                actor=principal.name,
+                role=grant.role,
+                command="accept",
+                to_status=Status.ACCEPTED,
+                data={
+                    "channel": channel.value,
+                    "suggestions": case.suggestions,
+                    "duplicates": [d.case_id for d in duplicates],
+                    "department_code": case.department_code,
+                },
+            )
+            reporter = (
+                Reporter(case.id, case.id, channel, case.reporter_name, case.reporter_phone, now)
+                if case.reporter_name or case.reporter_phone
+                else None
+            )
             auto = self._auto_dispatch(case, certain, duplicates)
             if auto:
-                for command in (Command.FILE, Command.DISPATCH):
-                    step = Step(
-                        command,
-                        actor=AUTO_DISPATCHER,
-                        role="system",
-                        data={"auto": True, "confidence": case.class_confidence},
-                    )
-                    history.append(
-                        advance(
-                            case,
-                            step,
-                            now=now,
-                            calendar=self._calendar,
-                            policy=self._policy,
-                            rule=rule,
-                        )
-                    )
-                uow.cases.update(case)
-            uow.cases.add_history(history)
-            if case.reporter_name or case.reporter_phone:
-                uow.cases.add_reporter(
-                    Reporter(
-                        case.id, case.id, channel, case.reporter_name, case.reporter_phone, now
-                    )
-                )
+                self._add_dispatched(uow, case, rule, accepted, reporter)
+            else:
+                case.id = uow.cases.add_accepted(case, accepted, reporter)
+            number = case_number(case.id, now, self._policy.zone)
             uow.audit.append(
                 make_entry(
                     self._clock,
@@ -281,6 +259,39 @@ class IntakeService:
             )
             uow.commit()
         return IntakeResult(case, True, duplicates, auto, note)
+
+    def _add_dispatched(
+        self,
+        uow: CasesUnitOfWork,
+        case: Case,
+        rule: MatterRule | None,
+        accepted: HistoryEntry,
+        reporter: Reporter | None,
+    ) -> None:
+        """Insert the case, then file and dispatch it at once (auto-dispatch)."""
+        case.id = uow.cases.add(case)
+        history = [replace(accepted, case_id=case.id)]
+        for command in (Command.FILE, Command.DISPATCH):
+            step = Step(
+                command,
+                actor=AUTO_DISPATCHER,
+                role="system",
+                data={"auto": True, "confidence": case.class_confidence},
+            )
+            history.append(
+                advance(
+                    case,
+                    step,
+                    now=case.accepted_at,
+                    calendar=self._calendar,
+                    policy=self._policy,
+                    rule=rule,
+                )
+            )
+        uow.cases.update(case)
+        uow.cases.add_history(history)
+        if reporter is not None:
+            uow.cases.add_reporter(replace(reporter, case_id=case.id, from_case_id=case.id))
 
     def _place(
         self, request: IntakeRequest
@@ -334,12 +345,11 @@ class IntakeService:
             rule = most_specific(uow.matter_rules.for_matter(case.matter_code), codes)
         unit = None
         if case.grid_code:
-            units = uow.grid_assignments.units(case.grid_code)
+            units, workers = uow.grid_assignments.units_and_workers(case.grid_code)
             if case.matter_code:
                 unit = units.get(("matter", case.matter_code))
             if unit is None and rule and rule.department_code:
                 unit = units.get(("department", rule.department_code))
-            workers = uow.grid_assignments.workers(case.grid_code)
             case.grid_worker = workers[0] if workers else None
         case.department_code = unit or (rule.department_code if rule else None)
         return rule, case.department_code is not None and case.grid_code is not None

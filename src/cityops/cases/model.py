@@ -71,6 +71,17 @@ class DuplicateExternalRef(Conflict):
     """Another intake registered the same channel + external reference first."""
 
 
+@dataclass(frozen=True, slots=True)
+class NearbyCase:
+    """What duplicate detection reads of an open case nearby (not the whole case)."""
+
+    id: int
+    lon: float | None
+    lat: float | None
+    accepted_at: datetime
+    status: Status
+
+
 def parse_enum(kind: type[E], value: str, field_name: str) -> E:
     """Return ``value`` as a member of ``kind`` or raise ValidationFailed listing the choices."""
     try:

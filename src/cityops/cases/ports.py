@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from cityops.cases.model import Attachment, Case, Channel, HistoryEntry, Reporter
+from cityops.cases.model import Attachment, Case, Channel, HistoryEntry, NearbyCase, Reporter
 from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibility
 from cityops.cases.rules import MatterRule
 from cityops.catalog.components import ComponentRepository
@@ -35,6 +35,14 @@ class CaseRepository(Protocol):
 
     def add(self, case: Case) -> int:
         """Insert a new case (its id is ignored) and return the id given to it."""
+        ...
+
+    def add_accepted(self, case: Case, entry: HistoryEntry, reporter: Reporter | None) -> int:
+        """Insert a new case, its first history entry and its reporter; return the case id.
+
+        The entry's and the reporter's case ids are ignored: they get the new case's id. A
+        repeated channel + external reference raises DuplicateExternalRef.
+        """
         ...
 
     def add_many(self, items: Sequence[Case]) -> list[int]:
@@ -96,7 +104,7 @@ class CaseRepository(Protocol):
         since: datetime,
         exclude_id: int | None,
         limit: int,
-    ) -> list[Case]:
+    ) -> list[NearbyCase]:
         """Return open cases of a class inside a lon/lat box accepted since ``since``."""
         ...
 

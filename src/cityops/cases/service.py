@@ -31,7 +31,7 @@ from cityops.cases.policy import CasePolicy
 from cityops.cases.ports import CasesUnitOfWork, NewAttachment
 from cityops.cases.queries import department_chain
 from cityops.cases.rules import most_specific
-from cityops.cases.views import case_view
+from cityops.cases.views import case_view, contact_visible
 from cityops.cases.workflow import OPEN, RULES, Command
 from cityops.catalog.reference import check_matter_class
 from cityops.kernel.clock import Clock
@@ -139,13 +139,26 @@ class CaseService:
         departments: Mapping[str, Department] | None = None,
     ) -> dict[str, Any]:
         """Return a case as the principal may see it (pass ``departments`` when showing many)."""
-        show = principal.can("cases:contact", self.resource(uow, case, departments))
+        show = contact_visible(principal, case, lambda: self.resource(uow, case, departments))
         return case_view(
             case,
             now=self._clock.now(),
             calendar=self._calendar,
             policy=self._policy,
             show_contact=show,
+        )
+
+    def view_alone(self, principal: Principal, case: Case) -> dict[str, Any]:
+        """Return :meth:`view` of one case; the store is read only if the grants need it."""
+
+        def resource() -> ResourceScope:
+            with self._unit_of_work(read_only=True) as uow:
+                return self.resource(uow, case)
+
+        show = contact_visible(principal, case, resource)
+        now = self._clock.now()
+        return case_view(
+            case, now=now, calendar=self._calendar, policy=self._policy, show_contact=show
         )
 
     def get(self, principal: Principal, ref: str | int) -> dict[str, Any]:

@@ -88,7 +88,7 @@ def features(text: str, settings: TrainSettings) -> list[str]:
     for segment in _BREAK.split(norm):
         size = len(segment)
         for n in range(settings.char_min, settings.char_max + 1):
-            out.extend(segment[i : i + n] for i in range(size - n + 1))
+            out.extend([segment[i : i + n] for i in range(size - n + 1)])
     if settings.words:
         out.extend(
             "w:" + word

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from cityops.auth.model import Principal
+from cityops.auth.scopes import ResourceScope
 from cityops.cases import deadlines
 from cityops.cases.model import (
     APPEAL_LABELS_ZH,
@@ -18,6 +21,24 @@ from cityops.cases.policy import CasePolicy
 from cityops.cases.workflow import STATUS_LABELS_ZH, allowed
 from cityops.catalog.reference import find_matter_class
 from cityops.kernel.worktime import WorkingCalendar
+
+
+def contact_visible(
+    principal: Principal, case: Case, resource: Callable[[], ResourceScope]
+) -> bool:
+    """Tell whether the principal may see the reporter's contact (``cases:contact``).
+
+    City and division scopes decide on the case's division alone; the owning department chain
+    (``resource()``, which reads the departments) is only built when a department-scoped grant
+    could decide. The answer is the same as ``principal.can("cases:contact", resource())``.
+    """
+    if principal.can("cases:contact", ResourceScope(case.division_code)):
+        return True
+    if not any(
+        g.scope.kind == "department" and "cases:contact" in g.permissions for g in principal.grants
+    ):
+        return False
+    return principal.can("cases:contact", resource())
 
 
 def case_view(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
 import shapely
 
 from cityops.auth.model import Principal
@@ -27,14 +27,26 @@ class _Snapshot:
     revision: tuple[int, int]
     locator: GridLocator
     names: dict[str, tuple[str, Level, str | None]]
+    # Each grid's Location, built on first use (a Location is immutable; so is the snapshot).
+    locations: dict[str, Location] = field(default_factory=dict)
+
+    def location(self, grid_code: str | None) -> Location:
+        """Return the Location of a grid of this snapshot (the empty one for None)."""
+        if grid_code is None:
+            return Location()
+        found = self.locations.get(grid_code)
+        if found is None:
+            found = LocationService._location(grid_code, self.names)
+            self.locations[grid_code] = found
+        return found
 
 
 def check_point(lon: float, lat: float, *, field: str = "") -> None:
     """Raise ValidationFailed unless lon/lat are finite degrees in range."""
     prefix = f"{field}." if field else ""
-    if not np.isfinite(lon) or not -180 <= lon <= 180:
+    if not math.isfinite(lon) or not -180 <= lon <= 180:
         raise ValidationFailed.single(f"{prefix}lon", "range", "longitude must be in [-180, 180]")
-    if not np.isfinite(lat) or not -90 <= lat <= 90:
+    if not math.isfinite(lat) or not -90 <= lat <= 90:
         raise ValidationFailed.single(f"{prefix}lat", "range", "latitude must be in [-90, 90]")
 
 
@@ -55,7 +67,9 @@ class LocationService:
     def locate(self, principal: Principal, lon: float, lat: float) -> Location:
         """Return where one point falls now."""
         check_point(lon, lat)
-        return self.locate_many(principal, [lon], [lat])[0]
+        principal.require_somewhere("geo:read")
+        snapshot = self._current()
+        return snapshot.location(snapshot.locator.locate_one(lon, lat))
 
     def locate_many(
         self, principal: Principal, lons: Sequence[float], lats: Sequence[float]
@@ -68,7 +82,7 @@ class LocationService:
             raise ValidationFailed.single("points", "max_items", f"at most {MAX_BATCH:,} points")
         snapshot = self._current()
         found = snapshot.locator.locate(lons, lats)
-        return [self._location(code, snapshot.names) for code in found]
+        return [snapshot.location(code) for code in found]
 
     def grid_ids(self, lons: Sequence[float], lats: Sequence[float]) -> list[str | None]:
         """Return just the grid id of each point (for bulk jobs and benchmarks)."""

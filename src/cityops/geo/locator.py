@@ -153,6 +153,21 @@ class GridLocator:
         np.minimum.at(found, point_index, polygon_index)
         return np.where(found == np.iinfo(np.int64).max, OUTSIDE, found)
 
+    def locate_one(self, lon: float, lat: float) -> str | None:
+        """Return the grid id of one point: :meth:`locate` without numpy's per-call overhead."""
+        if not self.ids or not (math.isfinite(lon) and math.isfinite(lat)):
+            return None
+        fx = math.floor((lon - self.x0) / self.dx)
+        fy = math.floor((lat - self.y0) / self.dy)
+        if 0 <= fx < self.nx and 0 <= fy < self.ny:
+            label = int(self.labels[fy, fx])
+            if label != _EXACT:
+                return self.ids[label] if label >= 0 else None
+        elif not (-1 <= fx <= self.nx and -1 <= fy <= self.ny):
+            return None
+        index = int(self._exact(np.array([lon], dtype=np.float64), np.array([lat]))[0])
+        return self.ids[index] if index >= 0 else None
+
     def locate(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> list[str | None]:
         """Return the grid id of each point (None outside every grid)."""
         return [self.ids[i] if i >= 0 else None for i in self.locate_indices(lon, lat)]

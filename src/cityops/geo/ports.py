@@ -82,6 +82,10 @@ class GridAssignmentRepository(Protocol):
         """Return ``(key_kind, key) → unit_code`` for the grid."""
         ...
 
+    def units_and_workers(self, grid_code: str) -> tuple[dict[tuple[str, str], str], list[str]]:
+        """Return :meth:`units` and :meth:`workers` of the grid (in one query)."""
+        ...
+
     def set_unit(
         self, grid_code: str, key_kind: str, key: str, unit_code: str | None, when: datetime
     ) -> str | None:

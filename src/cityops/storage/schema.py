@@ -294,6 +294,7 @@ cases = Table(
     Index(None, "status", "due_at"),
     Index(None, "updated_at"),
     Index(None, "closed_at"),
+    Index(None, "matter_code", "lon", "lat"),  # duplicates of a class nearby (intake)
     Index(None, "accepted_at"),
     Index(None, "department_code", "status"),
     Index(None, "grid_code", "status"),

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine, text
 
 from cityops.kernel.clock import Clock, SystemClock
-from cityops.storage.engine import create_store_engine
+from cityops.storage.engine import create_store_engine, sqlite_path
 from cityops.storage.unit_of_work import SqlUnitOfWork
 
 
@@ -30,6 +30,15 @@ class Store:
         # SQLite allows one writer; queueing writers here beats retrying "database is locked".
         self.write_lock: threading.Lock | None = (
             threading.Lock() if self.dialect == "sqlite" else None
+        )
+        # ... and they all use one connection: SQLite empties a connection's page cache when
+        # another connection has written since its last transaction, so the writer that is
+        # alone to write keeps its pages (B-tree roots, indexes, recent rows) from one write
+        # to the next. (An in-memory database is one connection's own: it keeps one engine.)
+        self.write_engine: Engine = (
+            create_store_engine(url, pool_size=1, echo=echo)
+            if self.write_lock is not None and sqlite_path(url) is not None
+            else self.engine
         )
         self._after_commit: list[Callable[[], None]] = []
 
@@ -54,3 +63,5 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self.write_engine is not self.engine:
+            self.write_engine.dispose()

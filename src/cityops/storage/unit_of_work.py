@@ -6,8 +6,6 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from sqlalchemy import text
-
 from cityops.kernel.events import DomainEvent
 from cityops.storage.engine import WRITE_OPTION
 from cityops.storage.repositories.accounts import SqlDepartmentRepository, SqlUserRepository
@@ -23,6 +21,7 @@ from cityops.storage.repositories.geography import (
 from cityops.storage.repositories.matter_rules import SqlMatterRuleRepository
 from cityops.storage.repositories.outbox import SqlOutbox
 from cityops.storage.repositories.places import SqlPlaceRepository
+from cityops.storage.write_batches import write_at_commit
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -50,8 +49,16 @@ class SqlUnitOfWork:
             lock.acquire()
             self._locked = True
         try:
-            connection = self._store.engine.connect()
-            self._connection = connection.execution_options(**{WRITE_OPTION: not self._read_only})
+            engine = self._store.engine if self._read_only else self._store.write_engine
+            connection = engine.connect()
+            options: dict[str, object] = {WRITE_OPTION: not self._read_only}
+            if self._read_only and self._store.dialect == "postgresql":
+                # Reads need no transaction block there: under READ COMMITTED every statement
+                # takes its own snapshot either way, and autocommit saves the BEGIN and the
+                # ROLLBACK round trips (and keeps psycopg's prepared statements, which it
+                # forgets after a ROLLBACK).
+                options["isolation_level"] = "AUTOCOMMIT"
+            self._connection = connection.execution_options(**options)
             self._connection.begin()
         except BaseException:
             self._release()
@@ -163,16 +170,17 @@ class SqlUnitOfWork:
         self._pending.append(event)
 
     def commit(self) -> None:
-        """Write queued events to the outbox and commit."""
+        """Write pending audit entries and queued events (to the outbox), then commit.
+
+        On PostgreSQL the outbox writers are serialised for the short rest of the transaction
+        (an advisory lock), so that event ids become visible in id order and no reader ever
+        skips a gap.
+        """
         wrote_events = bool(self._pending)
-        if self._pending:
-            if self.dialect == "postgresql":
-                # Serialise outbox writers for the short rest of the transaction, so that
-                # event ids become visible in id order and no reader ever skips a gap.
-                self.connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK_KEY}
-                )
-            self.outbox.append(self._pending)
+        audit = self.audit.take_pending() if "audit" in self.__dict__ else []
+        if self._pending or audit:
+            events = self.outbox.rows(self._pending) if self._pending else []
+            write_at_commit(self.connection, audit, events, _OUTBOX_LOCK_KEY)
             self._pending = []
         self.connection.commit()
         self._events_committed = self._events_committed or wrote_events

@@ -12,6 +12,7 @@ import hmac
 import secrets
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from cityops.auth.model import Principal
 from cityops.bootstrap import Services
@@ -93,16 +94,20 @@ def authenticate(request: Request) -> Principal | None:
     principal: Principal | None = None
     token = _bearer(request)
     api_key = request.headers.get(API_KEY_HEADER)
+    # Checked credentials are trusted for a couple of seconds (see auth/principal_cache.py).
+    principals, signin = services.principals, services.signin
     if token is not None:
-        principal = services.signin.principal_for_session(token)
+        principal = principals.principal("session", token, lambda: signin.session_principal(token))
         if principal is None:
             raise AuthenticationFailed("the bearer token is invalid or has expired")
     elif api_key:
-        principal = services.signin.principal_for_api_key(api_key)
+        principal = principals.principal("key", api_key, lambda: signin.api_key_principal(api_key))
         if principal is None:
             raise AuthenticationFailed("the API key is invalid, revoked or expired")
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        principal = services.signin.principal_for_session(cookie)
+        principal = principals.principal(
+            "session", cookie, lambda: signin.session_principal(cookie)
+        )
         if principal is not None and request.method in UNSAFE_METHODS and not _is_form(request):
             check_csrf(request, request.headers.get(CSRF_HEADER))
     request.state.principal = principal
@@ -115,15 +120,39 @@ def _is_form(request: Request) -> bool:
     return content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
 
 
+def known_principal(request: Request) -> Principal | None:
+    """Return the caller's principal if it is known without reading the store, else None.
+
+    That is: already worked out for this request, or a bearer token or an API key whose check
+    is cached (cookies always go through :func:`authenticate`, which checks CSRF).
+    """
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    principals = services_of(request).principals
+    token = _bearer(request)
+    if token is not None:
+        known = principals.cached("session", token)
+    elif api_key := request.headers.get(API_KEY_HEADER):
+        known = principals.cached("key", api_key)
+    if known is not None:
+        request.state.principal = known
+    return known
+
+
 class Require:
-    """A route dependency that declares and enforces the permission a route needs."""
+    """A route dependency that declares and enforces the permission a route needs.
+
+    It runs on the event loop: a caller whose credential check is cached costs no trip to a
+    worker thread; otherwise :func:`authenticate` reads the store in one.
+    """
 
     def __init__(self, permission: str | None = None) -> None:
         self.permission = permission
 
-    def __call__(self, request: Request) -> Principal:
+    async def __call__(self, request: Request) -> Principal:
         """Return the authorised principal or raise 401/403."""
-        principal = authenticate(request)
+        principal = known_principal(request) or await run_in_threadpool(authenticate, request)
         if principal is None:
             raise AuthenticationFailed("sign in, or send a bearer token or an X-API-Key")
         if self.permission is not None:
@@ -137,10 +166,10 @@ class Require:
 class RequireOrAnonymous(Require):
     """Like :class:`Require`, but an anonymous caller gets ``None`` (pages redirect to sign-in)."""
 
-    def __call__(self, request: Request) -> Principal | None:  # type: ignore[override]
+    async def __call__(self, request: Request) -> Principal | None:  # type: ignore[override]
         """Return the authorised principal, None for anonymous, or raise 403."""
         try:
-            return super().__call__(request)
+            return await super().__call__(request)
         except AuthenticationFailed:
             return None
 

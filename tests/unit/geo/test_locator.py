@@ -149,6 +149,10 @@ def assert_all_agree(xs, ys) -> list[str | None]:
     assert LOCATOR.locate(xs, ys) == expected
     assert COARSE.locate(xs, ys) == expected
     assert SINGLE_CELL.locate(xs, ys) == expected
+    for locator in (LOCATOR, COARSE, SINGLE_CELL):  # the one-point path agrees everywhere
+        assert [
+            locator.locate_one(float(x), float(y)) for x, y in zip(xs, ys, strict=True)
+        ] == expected
     return expected
 
 
@@ -265,6 +269,7 @@ def test_shared_edges_and_vertices_belong_to_the_smallest_id(
 ) -> None:
     assert TWO_BY_TWO.locate([lon], [lat]) == [expected]
     assert TWO_BY_TWO.locate_exact([lon], [lat]) == [expected]
+    assert TWO_BY_TWO.locate_one(lon, lat) == expected
 
 
 def test_outside_nan_infinite_and_far_away_points_have_no_grid() -> None:
@@ -272,6 +277,7 @@ def test_outside_nan_infinite_and_far_away_points_have_no_grid() -> None:
     ys = [31.205, np.nan, 31.205, 31.205, 0.0, -90.0, 90.0, -np.inf, MIN_Y, 1e300]
     assert LOCATOR.locate(xs, ys) == [None] * len(xs)
     assert LOCATOR.locate_exact(xs, ys) == [None] * len(xs)
+    assert [LOCATOR.locate_one(x, y) for x, y in zip(xs, ys, strict=True)] == [None] * len(xs)
     assert COARSE.locate(xs, ys) == [None] * len(xs)
 
 
@@ -304,6 +310,7 @@ def test_an_empty_locator_finds_nothing() -> None:
     assert locator.locate([121.4, np.nan], [31.2, 0.0]) == [None, None]
     assert locator.locate_exact([121.4], [31.2]) == [None]
     assert locator.locate([], []) == []
+    assert locator.locate_one(121.4, 31.2) is None
 
 
 def test_ids_and_polygons_must_match() -> None:

@@ -1,12 +1,18 @@
-"""The append-only audit log in SQL."""
+"""The append-only audit log in SQL.
+
+Entries appended in a unit of work are written when it commits (with the domain events, in one
+statement on PostgreSQL) or before the log is read in it; a unit of work left without commit
+writes none, as before.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from cityops.kernel.audit import AuditEntry, AuditFilter
+from cityops.storage.prepared import insert_rows
 from cityops.storage.schema import audit_log
 
 
@@ -15,17 +21,15 @@ class SqlAuditLog:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._pending: list[dict[str, Any]] = []
 
     def append(self, entry: AuditEntry) -> None:
-        """Insert one entry."""
+        """Add one entry (written at commit)."""
         self.append_many([entry])
 
     def append_many(self, entries: list[AuditEntry]) -> None:
-        """Insert many entries in one batched statement."""
-        if not entries:
-            return
-        self._connection.execute(
-            insert(audit_log),
+        """Add entries (written at commit, in one batch)."""
+        self._pending.extend(
             [
                 {
                     "at": e.at,
@@ -42,11 +46,21 @@ class SqlAuditLog:
                     "client_address": e.client_address,
                 }
                 for e in entries
-            ],
+            ]
         )
+
+    def take_pending(self) -> list[dict[str, Any]]:
+        """Return the rows not written yet and forget them (the unit of work writes them)."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    def flush(self) -> None:
+        """Write the pending entries now."""
+        insert_rows(self._connection, audit_log, self.take_pending())
 
     def query(self, audit_filter: AuditFilter) -> list[AuditEntry]:
         """Return matching entries, newest first."""
+        self.flush()
         f = audit_filter
         query = select(audit_log)
         for column, value in (

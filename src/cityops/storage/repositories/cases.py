@@ -2,102 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cityops.cases.model import (
-    AppealType,
     Attachment,
     Case,
     Channel,
     DuplicateExternalRef,
     HistoryEntry,
-    Pause,
+    NearbyCase,
     Reporter,
-    Urgency,
 )
 from cityops.cases.ports import NewAttachment
 from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibility
-from cityops.cases.workflow import OPEN, WITH_DEPARTMENT, CaseState, Status
+from cityops.cases.workflow import OPEN, WITH_DEPARTMENT, Status
+from cityops.storage.prepared import constant_in, insert_row, insert_rows
 from cityops.storage.repositories import case_situation
 from cityops.storage.repositories.case_filters import order_by, where
 from cityops.storage.repositories.case_kpis import kpi_counters
+from cityops.storage.repositories.case_rows import (
+    case_from_row,
+    case_row,
+    history_row,
+    reporter_row,
+)
 from cityops.storage.schema import case_attachments, case_history, case_reporters, cases
 from cityops.storage.types import UtcDateTime
-
-_STATE_FIELDS = (
-    "resume_to",
-    "extension_pending",
-    "reworks",
-    "returns",
-    "urges",
-    "extensions",
-    "holds",
-    "self_handled",
-    "satisfaction",
-)
-_PLAIN_FIELDS = (
-    "description",
-    "accepted_at",
-    "accepted_by",
-    "matter_code",
-    "class_source",
-    "class_confidence",
-    "suggestions",
-    "lon",
-    "lat",
-    "address",
-    "component_id",
-    "location_source",
-    "grid_code",
-    "community_code",
-    "street_code",
-    "district_code",
-    "reporter_name",
-    "reporter_phone",
-    "external_ref",
-    "department_code",
-    "grid_worker",
-    "merged_into",
-    "filed_by",
-    "dispatched_by",
-    "verified_by",
-    "filed_at",
-    "dispatched_at",
-    "handled_at",
-    "closed_at",
-    "ended_at",
-    "limit_text",
-    "limit_seconds",
-    "clock_started_at",
-    "due_at",
-    "yellow_at",
-    "light",
-    "escalation",
-    "handled_on_time",
-    "closed_on_time",
-    "seconds_to_dispatch",
-    "seconds_to_handle",
-    "seconds_to_close",
-    "updated_at",
-)
-
+from cityops.storage.write_batches import insert_case
 
 # Built once: compiling a 60-column statement per call costs more than running it.
-_INSERT_CASE = insert(cases).returning(cases.c.id)
 _UPDATE_CASE = update(cases).where(cases.c.id == bindparam("case_id"))
-_BY_EXTERNAL_REF = select(cases).where(
+
+
+_ID_BY_EXTERNAL_REF = select(cases.c.id).where(
     cases.c.channel == bindparam("channel"), cases.c.external_ref == bindparam("ref")
 )
+# Only what duplicate detection reads (a 60-column row costs more than the query), and the
+# open statuses written into the SQL, not expanded into parameters on every call.
 _NEARBY_OPEN = (
-    select(cases)
+    select(cases.c.id, cases.c.lon, cases.c.lat, cases.c.accepted_at, cases.c.status)
     .where(
         cases.c.matter_code == bindparam("matter"),
-        cases.c.status.in_([s.value for s in sorted(OPEN)]),
+        constant_in(cases.c.status, [s.value for s in OPEN]),
         cases.c.accepted_at >= bindparam("since", type_=UtcDateTime()),
         cases.c.lon.between(bindparam("min_lon"), bindparam("max_lon")),
         cases.c.lat.between(bindparam("min_lat"), bindparam("max_lat")),
@@ -108,53 +59,17 @@ _NEARBY_OPEN = (
 )
 
 
-def case_row(case: Case) -> dict[str, Any]:
-    """Return the column values of a case (without its id)."""
-    state = case.state
-    row: dict[str, Any] = {name: getattr(case, name) for name in _PLAIN_FIELDS}
-    row.update(
-        channel=case.channel.value,
-        appeal_type=case.appeal_type.value if case.appeal_type else None,
-        urgency=case.urgency.value,
-        status=state.status.value,
-        resume_to=state.resume_to.value if state.resume_to else None,
-        extension_pending=state.extension_pending,
-        reworks=state.reworks,
-        returns=state.returns,
-        urges=state.urges,
-        extensions=state.extensions,
-        holds=state.holds,
-        self_handled=state.self_handled,
-        satisfaction=state.satisfaction,
-        pauses=[
-            [p.start.isoformat(), p.end.isoformat() if p.end else None, p.kind] for p in case.pauses
-        ],
-    )
-    return row
-
-
-def _case(row: Any) -> Case:
-    state = CaseState(
-        status=Status(row["status"]),
-        resume_to=Status(row["resume_to"]) if row["resume_to"] else None,
-        **{name: row[name] for name in _STATE_FIELDS if name != "resume_to"},
-    )
-    return Case(
-        id=row["id"],
-        channel=Channel(row["channel"]),
-        appeal_type=AppealType(row["appeal_type"]) if row["appeal_type"] else None,
-        urgency=Urgency(row["urgency"]),
-        state=state,
-        pauses=[
-            Pause(
-                datetime.fromisoformat(start),
-                datetime.fromisoformat(end) if end else None,
-                kind,
-            )
-            for start, end, kind in row["pauses"]
-        ],
-        **{name: row[name] for name in _PLAIN_FIELDS},
-    )
+@contextmanager
+def _refusing_repeated_references(case: Case) -> Iterator[None]:
+    """Turn the unique violation of a repeated channel + reference into DuplicateExternalRef."""
+    try:
+        yield
+    except IntegrityError as error:
+        if case.external_ref and "external_ref" in str(error.orig):
+            raise DuplicateExternalRef(
+                f"{case.channel.value} reference {case.external_ref} is already registered"
+            ) from None
+        raise
 
 
 class SqlCaseRepository:
@@ -165,15 +80,24 @@ class SqlCaseRepository:
 
     def add(self, case: Case) -> int:
         """Insert a case and return its id; a repeated channel + reference is refused."""
-        try:
-            result = self._connection.execute(_INSERT_CASE, case_row(case))
-        except IntegrityError as error:
-            if case.external_ref and "external_ref" in str(error.orig):
-                raise DuplicateExternalRef(
-                    f"{case.channel.value} reference {case.external_ref} is already registered"
-                ) from None
-            raise
+        with _refusing_repeated_references(case):
+            result = insert_row(self._connection, cases, case_row(case), returning=cases.c.id)
         return int(result.scalar_one())
+
+    def add_accepted(self, case: Case, entry: HistoryEntry, reporter: Reporter | None) -> int:
+        """Insert a new case with its first history entry and its reporter; return its id.
+
+        The entry's and the reporter's case ids are ignored: both get the new case's. On
+        PostgreSQL this is one statement. A repeated channel + reference is refused.
+        """
+        history = history_row(entry)
+        del history["case_id"]
+        reporter_values = None
+        if reporter is not None:
+            reporter_values = reporter_row(reporter)
+            del reporter_values["case_id"], reporter_values["from_case_id"]
+        with _refusing_repeated_references(case):
+            return insert_case(self._connection, case_row(case), history, reporter_values)
 
     def add_many(self, items: Sequence[Case]) -> list[int]:
         """Insert many cases in one batch; return their ids in order (for loaders)."""
@@ -191,18 +115,15 @@ class SqlCaseRepository:
         if for_update and self._connection.dialect.name == "postgresql":
             query = query.with_for_update()
         row = self._connection.execute(query).mappings().first()
-        return _case(row) if row else None
+        return case_from_row(row) if row else None
 
     def by_external_ref(self, channel: Channel, external_ref: str) -> Case | None:
         """Return the case of a channel's external reference."""
-        row = (
-            self._connection.execute(
-                _BY_EXTERNAL_REF, {"channel": channel.value, "ref": external_ref}
-            )
-            .mappings()
-            .first()
-        )
-        return _case(row) if row else None
+        # Usually there is none: ask for the id alone, read the whole case only when found.
+        found = self._connection.execute(
+            _ID_BY_EXTERNAL_REF, {"channel": channel.value, "ref": external_ref}
+        ).scalar()
+        return self.get(int(found)) if found is not None else None
 
     def update(self, case: Case) -> None:
         """Write a case back."""
@@ -212,24 +133,7 @@ class SqlCaseRepository:
         """Append history entries."""
         if not entries:
             return
-        self._connection.execute(
-            insert(case_history),
-            [
-                {
-                    "case_id": e.case_id,
-                    "at": e.at,
-                    "actor": e.actor,
-                    "role": e.role,
-                    "command": e.command,
-                    "from_status": e.from_status.value if e.from_status else None,
-                    "to_status": e.to_status.value,
-                    "comment": e.comment,
-                    "attachments": list(e.attachments),
-                    "data": e.data,
-                }
-                for e in entries
-            ],
-        )
+        insert_rows(self._connection, case_history, [history_row(e) for e in entries])
 
     def history(self, case_id: int) -> list[HistoryEntry]:
         """Return a case's history, oldest first."""
@@ -263,20 +167,7 @@ class SqlCaseRepository:
         """Record reporters in one batch."""
         if not reporters:
             return
-        self._connection.execute(
-            insert(case_reporters),
-            [
-                {
-                    "case_id": r.case_id,
-                    "from_case_id": r.from_case_id,
-                    "channel": r.channel.value,
-                    "name": r.name,
-                    "phone": r.phone,
-                    "added_at": r.added_at,
-                }
-                for r in reporters
-            ],
-        )
+        insert_rows(self._connection, case_reporters, [reporter_row(r) for r in reporters])
 
     def reporters(self, case_id: int) -> list[Reporter]:
         """Return a case's reporters."""
@@ -352,7 +243,7 @@ class SqlCaseRepository:
         since: datetime,
         exclude_id: int | None,
         limit: int,
-    ) -> list[Case]:
+    ) -> list[NearbyCase]:
         """Return open cases of a class in a box, newest first."""
         min_lon, min_lat, max_lon, max_lat = box
         rows = self._connection.execute(
@@ -367,8 +258,8 @@ class SqlCaseRepository:
                 "exclude": -1 if exclude_id is None else exclude_id,
                 "limit": limit,
             },
-        ).mappings()
-        return [_case(row) for row in rows]
+        )
+        return [NearbyCase(i, lon, lat, at, Status(status)) for i, lon, lat, at, status in rows]
 
     def search(
         self,
@@ -392,7 +283,7 @@ class SqlCaseRepository:
         query = select(cases).where(*conditions).limit(limit).offset(offset)
         query = query.order_by(*order_by(case_filter.order, now))
         rows = self._connection.execute(query).mappings()
-        return [_case(row) for row in rows], int(total)
+        return [case_from_row(row) for row in rows], int(total)
 
     def to_sweep(self, now: datetime, limit: int) -> list[Case]:
         """Return running cases past their yellow moment that may need a new light or step."""
@@ -405,7 +296,7 @@ class SqlCaseRepository:
             .order_by(cases.c.due_at)
             .limit(limit)
         )
-        return [_case(row) for row in self._connection.execute(query).mappings()]
+        return [case_from_row(row) for row in self._connection.execute(query).mappings()]
 
     def kpi_counters(
         self,

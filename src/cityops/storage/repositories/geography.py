@@ -7,7 +7,18 @@ from datetime import datetime
 from typing import Any
 
 import shapely
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from cityops.geo.codes import Level
 from cityops.geo.model import Division
@@ -38,6 +49,26 @@ _WORKERS_OF_GRID = (
 _UNITS_OF_GRID = select(
     grid_assignments.c.key_kind, grid_assignments.c.key, grid_assignments.c.unit_code
 ).where(grid_assignments.c.grid_code == bindparam("grid"))
+
+# Intake routes every case: the units and the workers of its grid in one round trip.
+_UNITS_AND_WORKERS = (
+    select(
+        literal_column("0").label("part"),
+        grid_assignments.c.key_kind,
+        grid_assignments.c.key,
+        grid_assignments.c.unit_code,
+    )
+    .where(grid_assignments.c.grid_code == bindparam("grid"))
+    .union_all(
+        select(
+            literal_column("1"),
+            grid_workers.c.username,
+            grid_workers.c.username,
+            grid_workers.c.username,
+        ).where(grid_workers.c.grid_code == bindparam("grid"))
+    )
+    .order_by(literal_column("1"), literal_column("3"))  # part, then key (username)
+)
 
 
 class SqlDivisionRepository:
@@ -283,6 +314,18 @@ class SqlGridAssignmentRepository:
         """Return (key_kind, key) → unit."""
         rows = self._connection.execute(_UNITS_OF_GRID, {"grid": grid_code})
         return {(kind, key): unit for kind, key, unit in rows}
+
+    def units_and_workers(self, grid_code: str) -> tuple[dict[tuple[str, str], str], list[str]]:
+        """Return the grid's units and workers (ordered by username) in one query."""
+        rows = self._connection.execute(_UNITS_AND_WORKERS, {"grid": grid_code})
+        units: dict[tuple[str, str], str] = {}
+        workers: list[str] = []
+        for part, kind, key, unit in rows:
+            if part == 0:
+                units[(kind, key)] = unit
+            else:
+                workers.append(key)
+        return units, workers
 
     def set_unit(
         self, grid_code: str, key_kind: str, key: str, unit_code: str | None, when: datetime

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, insert, select, update
 
 from cityops.kernel.clock import Clock
 from cityops.kernel.events import DomainEvent, StoredEvent
+from cityops.storage.prepared import insert_rows
 from cityops.storage.schema import outbox_events, subscriber_offsets
 
 
@@ -18,22 +21,23 @@ class SqlOutbox:
 
     def append(self, events: list[DomainEvent]) -> None:
         """Insert events in one batched statement, in the order given."""
+        insert_rows(self._connection, outbox_events, self.rows(events))
+
+    def rows(self, events: list[DomainEvent]) -> list[dict[str, Any]]:
+        """Return the outbox rows of events (stamped now), in the order given."""
         if not events:
-            return
+            return []
         now = self._clock.now()
-        self._connection.execute(
-            insert(outbox_events),
-            [
-                {
-                    "type": e.event_type(),
-                    "aggregate_type": e.aggregate_type or "",
-                    "aggregate_id": e.aggregate_id()[:128],
-                    "payload": e.payload(),
-                    "occurred_at": now,
-                }
-                for e in events
-            ],
-        )
+        return [
+            {
+                "type": e.event_type(),
+                "aggregate_type": e.aggregate_type or "",
+                "aggregate_id": e.aggregate_id()[:128],
+                "payload": e.payload(),
+                "occurred_at": now,
+            }
+            for e in events
+        ]
 
     def events_after(self, event_id: int, limit: int) -> list[StoredEvent]:
         """Return up to ``limit`` events after ``event_id``, oldest first."""

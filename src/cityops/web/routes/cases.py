@@ -76,10 +76,8 @@ class ClassifyIn(BaseModel):
 
 def intake_response(services: Any, principal: Principal, result: IntakeResult) -> dict[str, Any]:
     """Return the JSON answer of an intake (shared by the API and Open311)."""
-    with services.store.unit_of_work(read_only=True) as uow:
-        data = services.cases.view(principal, result.case, uow)
     return {
-        "case": data,
+        "case": services.cases.view_alone(principal, result.case),
         "created": result.created,
         "duplicates": [d.as_json() for d in result.duplicates],
         "auto_dispatched": result.auto_dispatched,
