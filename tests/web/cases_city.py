@@ -112,3 +112,11 @@ def new_case(client: Any, headers: dict[str, str], **fields: Any) -> dict[str, A
 def act(client: Any, headers: dict[str, str], case_id: int, command: str, **body: Any) -> Any:
     """Apply a command through the API and return the response."""
     return client.post(f"/api/v1/cases/{case_id}/actions/{command}", json=body, headers=headers)
+
+
+def dispatched(client: Any, city: City, **fields: Any) -> int:
+    """Create a case, file and dispatch it through the API; return its id."""
+    case_id = new_case(client, city.intake, **fields)["case"]["id"]
+    act(client, city.dispatcher, case_id, "file")
+    assert act(client, city.dispatcher, case_id, "dispatch").status_code == 200
+    return int(case_id)

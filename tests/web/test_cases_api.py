@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import bearer
 from tests.web.cases_city import (
     COMMUNITY,
     G1,
@@ -16,19 +15,11 @@ from tests.web.cases_city import (
     IN_G2,
     MANHOLE,
     act,
-    build_city,
-    make_people,
     new_case,
 )
 from tests.web.problems import assert_problem, assert_rule
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture
-def city(services, system, make_user, client):
-    build_city(services, system)
-    return make_people(services, system, make_user, client, bearer)
 
 
 def test_intake_places_classifies_routes_and_proposes_the_grid_worker(client, city):

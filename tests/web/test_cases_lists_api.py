@@ -6,7 +6,6 @@ import csv
 import io
 from datetime import timedelta
 
-import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import bearer
@@ -17,24 +16,10 @@ from tests.web.cases_city import (
     MANHOLE,
     STREET,
     act,
-    build_city,
-    make_people,
+    dispatched,
     new_case,
 )
 from tests.web.problems import assert_problem, assert_rule
-
-
-@pytest.fixture
-def city(services, system, make_user, client):
-    build_city(services, system)
-    return make_people(services, system, make_user, client, bearer)
-
-
-def dispatched(client, city, **fields) -> int:
-    case_id = new_case(client, city.intake, **fields)["case"]["id"]
-    act(client, city.dispatcher, case_id, "file")
-    assert act(client, city.dispatcher, case_id, "dispatch").status_code == 200
-    return case_id
 
 
 def test_search_filters_and_pages(client, city):

@@ -18,36 +18,21 @@ from tests.web.cases_city import (
     MANHOLE,
     STREET,
     act,
-    build_city,
-    make_people,
-    new_case,
+    dispatched,
 )
 from tests.web.problems import assert_problem
 
 
 @pytest.fixture
-def city(services, system, make_user, client):
-    build_city(services, system)
-    return make_people(services, system, make_user, client, bearer)
-
-
-def _dispatched(client, city, **fields) -> int:
-    case_id = new_case(client, city.intake, **fields)["case"]["id"]
-    act(client, city.dispatcher, case_id, "file")
-    assert act(client, city.dispatcher, case_id, "dispatch").status_code == 200
-    return case_id
-
-
-@pytest.fixture
 def week(client, city, clock):
     """Friday 10:00: A is closed, B (1 工作日) dispatched; Monday 11:00: C dispatched, B is red."""
-    a = _dispatched(client, city, matter_code=MANHOLE)
+    a = dispatched(client, city, matter_code=MANHOLE)
     act(client, city.handler_sz, a, "report", comment="ok")
     assert act(client, city.patroller, a, "verify_pass").status_code == 200
-    _dispatched(client, city, matter_code=MANHOLE)
+    dispatched(client, city, matter_code=MANHOLE)
     clock.advance(timedelta(days=3, hours=1))
     city = city.signed_in_again(client, bearer)
-    _dispatched(client, city, matter_code=GARBAGE, lon=IN_G2[0], lat=IN_G2[1])
+    dispatched(client, city, matter_code=GARBAGE, lon=IN_G2[0], lat=IN_G2[1])
     return city
 
 
