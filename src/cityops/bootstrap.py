@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from cityops.cases.kpis import parse_weights
 from cityops.cases.lights import LightThresholds
 from cityops.cases.listing import CaseListService
 from cityops.cases.policy import CasePolicy
+from cityops.cases.routing_book import RoutingBook
 from cityops.cases.rules import MatterRuleService
 from cityops.cases.service import CaseService
 from cityops.cases.situation import SituationService
@@ -125,6 +127,7 @@ def bootstrap(
         Path(settings.data_dir) / "classifier" / "model.npz",
         settings.classifier_model,
     )
+    routing = RoutingBook()
     files = DirectoryFiles(Path(settings.data_dir) / "attachments")
     cases = CaseService(store.unit_of_work, clock, calendar, policy, files)
     sweeper = DeadlineSweeper(store.unit_of_work, clock, calendar, policy)
@@ -151,13 +154,17 @@ def bootstrap(
         audit=AuditReader(store.unit_of_work),
         divisions=DivisionService(store.unit_of_work, clock, on_change=locations.invalidate),
         locations=locations,
-        responsibility=ResponsibilityService(store.unit_of_work, clock),
+        responsibility=ResponsibilityService(
+            store.unit_of_work, clock, on_change=routing.invalidate
+        ),
         components=ComponentService(store.unit_of_work, clock, locations.placer),
         gazetteer=gazetteer,
         calendar=calendar,
         case_policy=policy,
         matter_rules=MatterRuleService(
-            store.unit_of_work, clock, on_change=classification.invalidate_rules
+            store.unit_of_work,
+            clock,
+            on_change=_both(classification.invalidate_rules, routing.invalidate),
         ),
         classification=classification,
         intake=IntakeService(
@@ -168,6 +175,7 @@ def bootstrap(
             locations,
             gazetteer,
             classification.suggest,
+            routing,
         ),
         cases=cases,
         case_lists=case_lists,
@@ -211,3 +219,13 @@ def resolve_secret_key(settings: Settings) -> str:
     path.chmod(0o600)
     log.info("generated a %s-mode secret key in %s", settings.mode, path)
     return secret
+
+
+def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    """Return a callback that calls ``first`` and then ``second``."""
+
+    def call() -> None:
+        first()
+        second()
+
+    return call

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
+from cityops.auth.permissions import Role
+from cityops.auth.scopes import Scope
 from cityops.bootstrap import bootstrap
 from cityops.cases.intake import IntakeRequest
 from cityops.cases.queries import CaseFilter
+from cityops.cases.routing_book import RECHECK_SECONDS
+from cityops.cases.rules import MatterRule
 from cityops.cases.workflow import Status
-from tests.web.cases_city import GARBAGE, IN_G1, IN_G2, MANHOLE, build_city
+from tests.web.cases_city import G1, GARBAGE, IN_G1, IN_G2, MANHOLE, STREET, build_city
 
 
 @pytest.fixture
@@ -85,3 +91,27 @@ def test_concurrent_repeats_of_a_reference_make_one_case(services, system):
     assert sum(r.created for r in results) == 1
     found = services.case_lists.search(system, CaseFilter(channels=("enterprise",)), limit=50)
     assert found["total"] == 1
+
+
+def test_routing_changes_here_are_seen_at_once_and_another_process_s_within_the_recheck(
+    services, settings, clock, hasher, system, make_user
+):
+    build_city(services, system)
+    make_user("pat1", Role.PATROLLER, Scope("division", STREET))
+    first = services.intake.accept(system, request(matter_code=MANHOLE))
+    assert (first.case.department_code, first.case.grid_worker) == ("SZ", None)
+    services.matter_rules.put(system, MatterRule(MANHOLE, department_code="CGJ"))
+    services.responsibility.assign_worker(system, G1, "pat1")
+    second = services.intake.accept(system, request(matter_code=MANHOLE))
+    assert (second.case.department_code, second.case.grid_worker) == ("CGJ", "pat1")
+
+    other = bootstrap(settings, clock=clock, hasher=hasher)  # another process on the same store
+    try:
+        clock.advance(timedelta(seconds=1))
+        other.matter_rules.put(system, MatterRule(MANHOLE, department_code="HWS"))
+        other.responsibility.set_unit(system, G1, key_kind="department", key="HWS", unit_code="SZ")
+    finally:
+        other.close()
+    time.sleep(RECHECK_SECONDS + 0.1)
+    third = services.intake.accept(system, request(matter_code=MANHOLE))
+    assert third.case.department_code == "SZ"  # HWS by the new rule, SZ in grid 1 by the unit

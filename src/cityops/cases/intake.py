@@ -35,6 +35,7 @@ from cityops.cases.model import (
 )
 from cityops.cases.policy import CasePolicy
 from cityops.cases.ports import CasesUnitOfWork
+from cityops.cases.routing_book import RoutingBook
 from cityops.cases.rules import MatterRule, most_specific
 from cityops.cases.workflow import Command, Status
 from cityops.catalog.reference import check_matter_class
@@ -114,6 +115,7 @@ class IntakeService:
         locations: LocationService,
         gazetteer: GazetteerService,
         suggest: Suggester,
+        routing: RoutingBook,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
@@ -122,6 +124,7 @@ class IntakeService:
         self._locations = locations
         self._gazetteer = gazetteer
         self._suggest = suggest
+        self._routing = routing
         self._geo = Principal.system("cases-intake")
 
     def accept(self, principal: Principal, request: IntakeRequest) -> IntakeResult:
@@ -342,10 +345,10 @@ class IntakeService:
         if case.matter_code:
             codes = [c for c in (case.grid_code, case.community_code, case.street_code) if c]
             codes.append(case.district_code or "")
-            rule = most_specific(uow.matter_rules.for_matter(case.matter_code), codes)
+            rule = most_specific(self._routing.rules_for(uow, case.matter_code), codes)
         unit = None
         if case.grid_code:
-            units, workers = uow.grid_assignments.units_and_workers(case.grid_code)
+            units, workers = self._routing.grid(uow, case.grid_code)
             if case.matter_code:
                 unit = units.get(("matter", case.matter_code))
             if unit is None and rule and rule.department_code:

@@ -112,6 +112,10 @@ class GridAssignmentRepository(Protocol):
         """Return the grids a worker is assigned to."""
         ...
 
+    def revision(self) -> tuple[int, str, int, str]:
+        """Return a value that changes whenever a worker or a unit is assigned or removed."""
+        ...
+
 
 class GeoUnitOfWork(AccountsUnitOfWork, Protocol):
     """A transaction with the geography repositories."""

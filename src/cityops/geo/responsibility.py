@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cityops.auth.audit import make_entry
@@ -50,9 +50,19 @@ class GridResponsibility:
 class ResponsibilityService:
     """Assign grid workers and responsible units; every change is audited."""
 
-    def __init__(self, unit_of_work: UnitOfWorkFactory[GeoUnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory[GeoUnitOfWork],
+        clock: Clock,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
+        self._on_change = on_change
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
 
     def get(self, principal: Principal, grid_code: str) -> GridResponsibility:
         """Return a grid's workers and responsible units."""
@@ -101,6 +111,7 @@ class ResponsibilityService:
             )
             uow.record(GridAssignmentChanged(grid_code=grid_code, change="workers"))
             uow.commit()
+        self._changed()
         return after
 
     def set_unit(
@@ -131,6 +142,7 @@ class ResponsibilityService:
             self._audit(uow, principal, grant, "geo.unit_set", before, after)
             uow.record(GridAssignmentChanged(grid_code=grid_code, change="units"))
             uow.commit()
+        self._changed()
         return after
 
     def bulk_assign(
@@ -204,6 +216,7 @@ class ResponsibilityService:
                 )
                 uow.record(GridAssignmentChanged(grid_code="*", change="bulk"))
             uow.commit()
+        self._changed()
         return added
 
     def _audit(

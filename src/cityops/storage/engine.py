@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 
 WRITE_OPTION = "cityops_write"
+
+PING_AFTER_IDLE_SECONDS = 1.0
+"""A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out."""
 
 
 def create_store_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
@@ -17,12 +22,38 @@ def create_store_engine(url: str, *, pool_size: int = 10, echo: bool = False) ->
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo)
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
-        )
+        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, echo=echo)
+        _ping_after_idle(engine)
+        return engine
     raise ValueError(
         f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
     )
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Check a pooled connection's liveness only when it has been idle for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout, about one in eight of
+    a case intake's on PostgreSQL. A connection that went back to the pool less than
+    :data:`PING_AFTER_IDLE_SECONDS` ago is handed out as it is; an older one is pinged, and a
+    dead one is replaced (the pool retries the checkout). Should the server restart while
+    connections are busy, the statement that meets a dead connection fails and SQLAlchemy
+    discards every connection opened before it, as it does without pre-ping.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError(f"connection lost while idle: {error}") from error
 
 
 def sqlite_path(url: str) -> Path | None:

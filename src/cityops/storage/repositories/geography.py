@@ -310,6 +310,18 @@ class SqlGridAssignmentRepository:
         )
         return [code for (code,) in rows]
 
+    def revision(self) -> tuple[int, str, int, str]:
+        """Return (count, newest assignment) of workers and of units, in one query."""
+        row = self._connection.execute(
+            select(
+                select(func.count()).select_from(grid_workers).scalar_subquery(),
+                select(func.max(grid_workers.c.assigned_at)).scalar_subquery(),
+                select(func.count()).select_from(grid_assignments).scalar_subquery(),
+                select(func.max(grid_assignments.c.assigned_at)).scalar_subquery(),
+            )
+        ).one()
+        return int(row[0]), str(row[1]), int(row[2]), str(row[3])
+
     def units(self, grid_code: str) -> dict[tuple[str, str], str]:
         """Return (key_kind, key) → unit."""
         rows = self._connection.execute(_UNITS_OF_GRID, {"grid": grid_code})
