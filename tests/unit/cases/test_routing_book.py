@@ -1,4 +1,4 @@
-"""The routing book: what it keeps, when it re-reads, and what it never keeps (fakes: pure logic)."""
+"""The routing book: what it keeps, when it re-reads, what it never keeps (fakes: pure logic)."""
 
 from __future__ import annotations
 
