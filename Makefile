@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: help demo serve test lint format ci clean
+.PHONY: help demo serve test lint format ci clean screenshots
 
 help:
 	@echo "make demo   install, load the demo city into var/cityops.db, serve http://127.0.0.1:8000"
 	@echo "make test   install test dependencies and run the test suite"
 	@echo "make lint   ruff (format + lint), mypy, import-linter"
+	@echo "make screenshots  the command center and workspaces on the demo city, to docs/screenshots/"
 	@echo "make ci     what CI runs: PostgreSQL from Debian, lint, the whole suite on both stores"
 
 $(PY):
@@ -43,6 +44,9 @@ lint: $(VENV)/.dev
 format: $(VENV)/.dev
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
+
+screenshots: $(VENV)/.dev
+	$(PY) scripts/screenshots.py
 
 ci: $(VENV)/.dev
 	bash scripts/ci.sh

@@ -28,6 +28,7 @@ from cityops.cases.kpis import parse_weights
 from cityops.cases.lights import LightThresholds
 from cityops.cases.listing import CaseListService
 from cityops.cases.policy import CasePolicy
+from cityops.cases.public_status import PublicStatusService
 from cityops.cases.routing_book import RoutingBook
 from cityops.cases.rules import MatterRuleService
 from cityops.cases.service import CaseService
@@ -76,6 +77,7 @@ class Services:
     cases: CaseService
     case_lists: CaseListService
     situation: SituationService
+    public_status: PublicStatusService
     sweeper: DeadlineSweeper
     periodic_sweeper: PeriodicSweeper
     secret_key: str = field(repr=False)
@@ -179,6 +181,7 @@ def bootstrap(
         ),
         cases=cases,
         case_lists=case_lists,
+        public_status=PublicStatusService(store.unit_of_work, policy),
         situation=SituationService(store.unit_of_work, clock, case_lists, settings.zone),
         sweeper=sweeper,
         periodic_sweeper=PeriodicSweeper(sweeper, settings.case_sweep_seconds),

@@ -22,12 +22,17 @@ CHROMIUM_ARGS = [
 ]
 
 
-def admin_password(path: Path) -> str:
+def password_of(path: Path, username: str) -> str:
+    """Return a demo user's password from the credentials file ``cityops demo load`` wrote."""
     for line in path.read_text(encoding="utf-8").splitlines():
         fields = line.split()
-        if len(fields) == 3 and fields[0] == "admin":
+        if len(fields) == 3 and fields[0] == username:
             return fields[2]
-    raise AssertionError(f"no admin in {path}")
+    raise AssertionError(f"no {username} in {path}")
+
+
+def admin_password(path: Path) -> str:
+    return password_of(path, "admin")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,11 @@ class Server:
 
     base_url: str
     admin_password: str
+    credentials: Path
+
+    def password(self, username: str) -> str:
+        """The demo password of ``username``."""
+        return password_of(self.credentials, username)
 
 
 @pytest.fixture(scope="session")
@@ -59,4 +69,5 @@ def browser() -> Iterator[Any]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Load the demo city (divisions and grids included) into SQLite and serve it."""
     with demo_server(tmp_path_factory.mktemp("map"), CITYOPS_LANGUAGE="zh-CN") as running:
-        yield Server(running.base_url, admin_password(running.var / "demo-credentials.txt"))
+        credentials = running.var / "demo-credentials.txt"
+        yield Server(running.base_url, admin_password(credentials), credentials)

@@ -1,13 +1,15 @@
 """The command center in a real browser (headless Chromium against a real ``cityops serve``).
 
-Signed in as the demo admin: the cards fill, the map shades the district, the charts draw; a
-case created through the API arrives in the live feed and moves the "new" card; clicking the
-district drills down (breadcrumb back up); the dark theme and English work; and nothing is
-asked of any other origin.
+Signed in as the demo admin: the cards fill, the map shades the district, the charts draw (trend
+by channel, top matter classes and the department leaderboard by name, channels); a case created
+through the API arrives in the live feed and moves the "new" card; clicking the district and then
+a street drills down and narrows the charts (breadcrumb back up); the dark theme and English
+work; and nothing is asked of any other origin.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx2 as httpx
@@ -16,6 +18,15 @@ import pytest
 from tests.e2e.conftest import Server
 
 WAIT_MS = 20_000
+CHARTS = ("trend", "classes", "departments", "channels")
+# What a chart shows, read from ECharts (a function, not a string predicate: the CSP allows it).
+READ_CHART = """(id) => {
+  const option = echarts.getInstanceByDom(document.getElementById(id)).getOption();
+  return {
+    series: option.series.map((s) => ({ name: s.name, type: s.type, data: s.data })),
+    categories: (option.yAxis || []).map((axis) => axis.data || []),
+  };
+}"""
 
 
 def _sign_in(page: Any, server: Server) -> None:
@@ -63,6 +74,27 @@ def _until(page: Any, condition: Any) -> None:
     raise AssertionError("the page never got there")
 
 
+def _chart(page: Any, name: str) -> dict[str, Any]:
+    return dict(page.evaluate(READ_CHART, f"chart-{name}"))
+
+
+def _chart_theme_background(page: Any, name: str) -> str:
+    """The background of the chart's ECharts theme: none in the default one, dark in "dark"."""
+    script = "(id) => echarts.getInstanceByDom(document.getElementById(id)).getModel()"
+    script += ".getTheme().get('backgroundColor') || ''"
+    return str(page.evaluate(script, f"chart-{name}"))
+
+
+def _total(series: dict[str, Any]) -> int:
+    return sum(value or 0 for value in series["data"])
+
+
+def _ready_after(page: Any, action: Any) -> None:
+    """Do something that refreshes the page (it goes to loading at once) and wait for ready."""
+    action()
+    page.wait_for_selector("#command[data-state=ready]", timeout=WAIT_MS)
+
+
 def _inside(geometry: dict[str, Any]) -> tuple[float, float]:
     import shapely.geometry
 
@@ -94,7 +126,11 @@ def test_the_command_center_fills_updates_live_and_drills_down(
         assert _card(page, "open").isdigit()
         assert int(_card(page, "open")) > 0
         assert page.locator("#command-map path.leaflet-interactive").count() >= 1
-        assert page.locator("#chart-departments canvas").count() == 1
+        for chart in CHARTS:
+            assert page.locator(f"#chart-{chart} canvas").count() == 1, chart
+        trend = _chart(page, "trend")["series"]
+        assert [s["type"] for s in trend[-2:]] == ["line", "line"]  # closed, closed on time
+        assert len(trend[-1]["data"]) == 24  # today: the last 24 hours
         new_before = int(_card(page, "accepted"))
 
         # A case accepted now arrives in the feed by SSE and the "new" card counts it.
@@ -104,23 +140,56 @@ def test_the_command_center_fills_updates_live_and_drills_down(
         )
         _until(page, lambda: int(_card(page, "accepted")) > new_before)
 
-        # Drill into the district and back up by the breadcrumb.
+        # The last 30 days: a trend by day and channel, the classes and departments by name.
         page.wait_for_selector("#command[data-state=ready]", timeout=WAIT_MS)
+        _ready_after(page, lambda: page.select_option("#period", "month"))
+        trend = _chart(page, "trend")["series"]
+        assert len(trend[-1]["data"]) == 30
+        bars = [s for s in trend if s["type"] == "bar"]
+        assert bars
+        assert sum(_total(s) for s in bars) > 0
+        classes = _chart(page, "classes")
+        city_classes = _total(classes["series"][0])
+        assert city_classes > 0
+        assert 1 <= len(classes["categories"][0]) <= 10
+        assert all(re.search("[\u4e00-\u9fff]", name) for name in classes["categories"][0])
+        board = _chart(page, "departments")
+        names = board["categories"][0]
+        assert names
+        assert all(re.search("[\u4e00-\u9fff]", name) for name in names)  # names, not codes
+        assert [s["name"] for s in board["series"]] == ["按期结案率 %", "超期（红灯）"]
+        city_open_red = _total(board["series"][1])
+        assert _chart(page, "channels")["series"][0]["data"]
+
+        # Drill into the district, then a street: the charts narrow; back up by the breadcrumb.
         page.locator("#command-map path.leaflet-interactive").first.click()
         _until(page, lambda: len(page.get_attribute("#command", "data-division") or "") == 6)
         page.wait_for_selector("#command[data-state=ready]", timeout=WAIT_MS)
         assert page.locator("#trail [aria-current=page]").count() == 1
         assert page.locator("#command-map path.leaflet-interactive").count() > 1  # its streets
+        # A street (dispatched: a real click may land on a neighbour drawn over its box's middle).
+        page.locator("#command-map path.leaflet-interactive").first.dispatch_event("click")
+        _until(page, lambda: len(page.get_attribute("#command", "data-division") or "") == 9)
+        page.wait_for_selector("#command[data-state=ready]", timeout=WAIT_MS)
+        street_classes = _chart(page, "classes")
+        assert 0 < _total(street_classes["series"][0]) < city_classes
+        street_board = _chart(page, "departments")
+        assert street_board != board
+        assert _total(street_board["series"][1]) <= city_open_red
         page.locator("#trail button").first.click()
         _until(page, lambda: page.get_attribute("#command", "data-division") == "")
 
-        # The wall screen's dark theme, and English.
+        # The wall screen's dark theme (the charts' too, on toggling and on loading), and English.
+        assert not any(_chart_theme_background(page, chart) for chart in CHARTS)
         page.click("#theme-toggle")
         assert page.get_attribute("html", "data-theme") == "dark"
+        assert all(_chart_theme_background(page, chart) for chart in CHARTS)
         page.goto(f"{server.base_url}/command?lang=en")
         page.wait_for_selector("#command[data-state=ready]", timeout=WAIT_MS)
         assert "command center" in (page.text_content("h1") or "")
         assert page.get_attribute("html", "data-theme") == "dark"  # remembered
+        assert all(_chart_theme_background(page, chart) for chart in CHARTS)
+        assert _chart(page, "departments")["series"][0]["name"] == "On-time closing %"
         page.goto(f"{server.base_url}/command?lang=zh-CN")
     finally:
         context.close()

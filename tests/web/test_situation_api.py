@@ -19,6 +19,7 @@ from tests.web.cases_city import (
     STREET,
     act,
     dispatched,
+    new_case,
 )
 from tests.web.problems import assert_problem
 
@@ -101,3 +102,141 @@ def test_periods_end_with_today_in_the_city_zone(clock):
     previous, start, end = period_bounds("month", clock.now(), ZoneInfo("Asia/Shanghai"))
     assert (end - start, start - previous) == (timedelta(days=30), timedelta(days=30))
     assert end.isoformat() == "2026-11-21T00:00:00+08:00"
+
+
+# --- the charts ------------------------------------------------------------------------------
+
+
+def _charts(client, headers, **params):
+    response = client.get("/api/v1/situation/charts", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _on(index, value=1, size=30):
+    counts = [0] * size
+    counts[index] = value
+    return counts
+
+
+def test_the_month_trend_counts_each_local_day_by_channel(client, week):
+    series = _charts(client, week.admin, period="week")["series"]
+    assert series["unit"] == "day"
+    assert series["from"] == "2026-10-25T00:00:00+08:00"  # 30 days, Monday the 23rd the last
+    assert series["to"] == "2026-11-24T00:00:00+08:00"
+    assert len(series["buckets"]) == 30
+    assert series["buckets"][26] == "2026-11-20T00:00:00+08:00"  # Friday
+    friday_and_monday = [a + b for a, b in zip(_on(26, 2), _on(29), strict=True)]  # A B, C
+    assert series["accepted"] == {"hotline": friday_and_monday}
+    assert series["accepted_total"] == friday_and_monday
+    assert series["closed"] == _on(26)  # A, on time
+    assert series["closed_on_time"] == _on(26)
+
+
+def test_the_trend_s_days_and_hours_are_local(client, week, clock):
+    clock.advance(timedelta(hours=14))  # Tuesday 01:00 in Shanghai, still Monday in UTC
+    city = week.signed_in_again(client, bearer)
+    new_case(client, city.intake, channel="web")
+    daily = _charts(client, city.admin, period="week")["series"]
+    assert daily["buckets"][-1] == "2026-11-24T00:00:00+08:00"
+    # Friday is 25 now; C on Monday (28); the new one on Tuesday (29), Monday by UTC.
+    hotline = [a + b for a, b in zip(_on(25, 2), _on(28), strict=True)]
+    assert daily["accepted"] == {"hotline": hotline, "web": _on(29)}
+    assert daily["accepted_total"][28:] == [1, 1]
+    hourly = _charts(client, city.admin, period="day")["series"]
+    assert hourly["buckets"][0] == "2026-11-23T02:00:00+08:00"
+    assert hourly["accepted"] == {"hotline": _on(9, size=24), "web": _on(23, size=24)}
+
+
+def test_today_s_trend_counts_the_last_24_hours_by_hour(client, week):
+    series = _charts(client, week.admin, period="day")["series"]
+    assert series["unit"] == "hour"
+    assert series["from"] == "2026-11-22T12:00:00+08:00"  # Sunday noon to Monday 11:59
+    assert series["to"] == "2026-11-23T12:00:00+08:00"
+    assert series["buckets"][-1] == "2026-11-23T11:00:00+08:00"
+    assert series["accepted"] == {"hotline": [0] * 23 + [1]}  # C, Monday 11:00
+    assert series["closed"] == [0] * 24  # A was closed on Friday
+
+
+def test_the_charts_rank_classes_and_departments_of_the_period(client, week):
+    found = _charts(client, week.admin, period="week")
+    assert found["period"]["from"] == "2026-11-17T00:00:00+08:00"
+    assert found["top_classes"] == [
+        {"code": MANHOLE, "name": "污水井盖异常", "accepted": 2},
+        {"code": GARBAGE, "name": "暴露垃圾", "accepted": 1},
+    ]
+    assert found["channels"] == [{"channel": "hotline", "accepted": 3}]
+    # 市政: A closed on time, B red (2 to close, 1 on time); 环卫: C open, not yet closed.
+    assert found["departments"] == [
+        {
+            "code": "SZ",
+            "name": "市政",
+            "open": 1,
+            "overdue": 1,
+            "closed": 1,
+            "to_close": 2,
+            "closed_on_time": 1,
+            "on_time_closing_rate": 0.5,
+        },
+        {
+            "code": "HWS",
+            "name": "环卫",
+            "open": 1,
+            "overdue": 0,
+            "closed": 0,
+            "to_close": 1,
+            "closed_on_time": 0,
+            "on_time_closing_rate": 0.0,
+        },
+    ]
+
+
+def test_today_s_leaderboard_puts_departments_without_a_rate_last(client, week):
+    found = _charts(client, week.admin)  # Monday: only C was accepted today
+    assert found["top_classes"] == [{"code": GARBAGE, "name": "暴露垃圾", "accepted": 1}]
+    board = [
+        (d["code"], d["open"], d["overdue"], d["closed"], d["on_time_closing_rate"])
+        for d in found["departments"]
+    ]
+    assert board == [("HWS", 1, 0, 0, 0.0), ("SZ", 1, 1, 0, None)]
+
+
+def test_drilling_down_narrows_every_chart(client, week):
+    g2 = _charts(client, week.admin, period="week", division=G2)
+    assert g2["division"] == G2
+    assert g2["top_classes"] == [{"code": GARBAGE, "name": "暴露垃圾", "accepted": 1}]
+    assert [d["code"] for d in g2["departments"]] == ["HWS"]
+    assert g2["series"]["accepted_total"][29] == 1
+    assert sum(g2["series"]["accepted_total"]) == 1
+    assert sum(g2["series"]["closed"]) == 0
+    g1 = _charts(client, week.admin, period="week", division=G1)
+    assert g1["top_classes"] == [{"code": MANHOLE, "name": "污水井盖异常", "accepted": 2}]
+    assert [(d["code"], d["overdue"]) for d in g1["departments"]] == [("SZ", 1)]
+    elsewhere = _charts(client, week.admin, period="month", division="410171002")
+    assert (elsewhere["top_classes"], elsewhere["departments"], elsewhere["channels"]) == (
+        [],
+        [],
+        [],
+    )
+    assert elsewhere["series"]["accepted"] == {}
+    assert elsewhere["series"]["closed"] == [0] * 30
+
+
+def test_a_department_handler_sees_only_its_department_in_the_charts(client, week):
+    found = _charts(client, week.handler_sz, period="week")
+    assert [d["code"] for d in found["departments"]] == ["SZ"]
+    assert found["top_classes"] == [{"code": MANHOLE, "name": "污水井盖异常", "accepted": 2}]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"period": "year"}, "period"), ({"division": "4101"}, "division")],
+)
+def test_bad_chart_parameters_name_the_field(client, city, params, field):
+    response = client.get("/api/v1/situation/charts", params=params, headers=city.admin)
+    assert_problem(response, 422)
+    assert field in response.text
+
+
+def test_the_charts_need_a_signed_in_reader(client):
+    assert client.get("/api/v1/situation/charts").status_code == 401

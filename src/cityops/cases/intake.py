@@ -5,6 +5,7 @@ suggests its matter class (keyword rules first, then the text classifier, top 3 
 confidence), looks for open duplicates of the same class nearby, and proposes the responsible
 department and grid worker. The same channel + external reference never makes two cases. With
 auto-dispatch on, a case whose class and route are both certain is filed and dispatched at once.
+A preview (:meth:`IntakeService.preview`) runs the same steps as the clerk types, writing nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cityops.auth.scopes import ResourceScope
 from cityops.cases.advance import Step, advance
 from cityops.cases.classifier import Suggestion
 from cityops.cases.events import CaseAccepted
+from cityops.cases.intake_preview import IntakePreview
 from cityops.cases.model import (
     AppealType,
     Case,
@@ -103,6 +105,45 @@ class IntakeResult:
 Suggester = Callable[[str], list[Suggestion]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A request's fields once checked (accept and preview refuse the same things)."""
+
+    channel: Channel
+    description: str | None
+    urgency: Urgency
+    appeal: AppealType | None
+    external_ref: str | None
+    address: str | None
+    reporter_name: str | None
+    reporter_phone: str | None
+
+
+def _check(request: IntakeRequest, *, described: bool) -> _Checked:
+    """Check a request's fields; ``described``: the description is required."""
+    channel = parse_enum(Channel, request.channel, "channel")
+    description = check_text(request.description, "description", MAX_DESCRIPTION)
+    if described and not description:
+        raise ValidationFailed.single("description", "required", "describe the problem")
+    urgency = parse_enum(Urgency, request.urgency, "urgency")
+    appeal = (
+        parse_enum(AppealType, request.appeal_type, "appeal_type") if request.appeal_type else None
+    )
+    checked = _Checked(
+        channel,
+        description,
+        urgency,
+        appeal,
+        external_ref=check_text(request.external_ref, "external_ref", 64),
+        address=check_text(request.address, "address", 200),
+        reporter_name=check_text(request.reporter_name, "reporter_name", 50),
+        reporter_phone=check_text(request.reporter_phone, "reporter_phone", 32),
+    )
+    if request.matter_code:
+        check_matter_class(request.matter_code, field="matter_code")
+    return checked
+
+
 class IntakeService:
     """Accept cases from every channel."""
 
@@ -130,62 +171,15 @@ class IntakeService:
     def accept(self, principal: Principal, request: IntakeRequest) -> IntakeResult:
         """Register a case (or return the one with the same channel + reference)."""
         principal.require_somewhere("cases:create")
-        channel = parse_enum(Channel, request.channel, "channel")
-        description = check_text(request.description, "description", MAX_DESCRIPTION)
-        if not description:
-            raise ValidationFailed.single("description", "required", "describe the problem")
-        urgency = parse_enum(Urgency, request.urgency, "urgency")
-        appeal = (
-            parse_enum(AppealType, request.appeal_type, "appeal_type")
-            if request.appeal_type
-            else None
-        )
-        external_ref = check_text(request.external_ref, "external_ref", 64)
-        address = check_text(request.address, "address", 200)
-        reporter_name = check_text(request.reporter_name, "reporter_name", 50)
-        reporter_phone = check_text(request.reporter_phone, "reporter_phone", 32)
-        if request.matter_code:
-            check_matter_class(request.matter_code, field="matter_code")
+        checked = _check(request, described=True)
+        channel, external_ref = checked.channel, checked.external_ref
         if external_ref:
             with self._unit_of_work(read_only=True) as uow:
                 existing = uow.cases.by_external_ref(channel, external_ref)
             if existing is not None:
                 principal.authorize("cases:create", ResourceScope(existing.division_code))
                 return IntakeResult(existing, created=False)
-        place, location, note = self._place(request)
-        suggestions = [] if request.matter_code else self._suggest(description)
-        now = self._clock.now()
-        case = Case(
-            id=0,
-            channel=channel,
-            description=description,
-            accepted_at=now,
-            accepted_by=principal.name,
-            urgency=urgency,
-            appeal_type=appeal,
-            suggestions=[
-                {"code": s.code, "confidence": round(s.confidence, 4), "source": s.source}
-                for s in suggestions
-            ],
-            address=address,
-            reporter_name=reporter_name,
-            reporter_phone=reporter_phone,
-            external_ref=external_ref,
-            updated_at=now,
-            **place,
-        )
-        if location is not None:
-            _set_location(case, location)
-        if request.matter_code:
-            case.matter_code, case.class_source, case.class_confidence = (
-                request.matter_code,
-                "clerk",
-                1.0,
-            )
-        elif suggestions:
-            best = suggestions[0]
-            case.matter_code, case.class_source = best.code, best.source
-            case.class_confidence = best.confidence
+        case, _, note = self._draft(principal, request, checked)
         grant = principal.authorize("cases:create", ResourceScope(case.division_code))
         try:
             return self._write(principal, grant, case, note)
@@ -197,6 +191,60 @@ class IntakeService:
             if existing is None:
                 raise
             return IntakeResult(existing, created=False)
+
+    def preview(self, principal: Principal, request: IntakeRequest) -> IntakePreview:
+        """Return what intake would suggest for a request as the clerk types; write nothing.
+
+        The checks are accept's, except that the description may still be empty (no
+        suggestions then) and a repeated external reference is not looked up.
+        """
+        principal.require_somewhere("cases:create")
+        case, location, note = self._draft(principal, request, _check(request, described=False))
+        principal.authorize("cases:create", ResourceScope(case.division_code))
+        with self._unit_of_work(read_only=True) as uow:
+            _, certain = self._route(uow, case)
+            duplicates = self._duplicates(uow, case)
+            code = case.department_code
+            department = uow.departments.get(code) if code else None
+        return IntakePreview.of(case, location, note, certain, duplicates, department)
+
+    def _draft(
+        self, principal: Principal, request: IntakeRequest, checked: _Checked
+    ) -> tuple[Case, Location | None, dict[str, Any] | None]:
+        """Build the provisional case: placed and classified, not yet routed nor stored."""
+        place, location, note = self._place(request)
+        text = checked.description
+        suggestions = [] if request.matter_code or not text else self._suggest(text)
+        now = self._clock.now()
+        case = Case(
+            id=0,
+            channel=checked.channel,
+            description=text or "",
+            accepted_at=now,
+            accepted_by=principal.name,
+            urgency=checked.urgency,
+            appeal_type=checked.appeal,
+            suggestions=[
+                {"code": s.code, "confidence": round(s.confidence, 4), "source": s.source}
+                for s in suggestions
+            ],
+            address=checked.address,
+            reporter_name=checked.reporter_name,
+            reporter_phone=checked.reporter_phone,
+            external_ref=checked.external_ref,
+            updated_at=now,
+            **place,
+        )
+        if location is not None:
+            _set_location(case, location)
+        if request.matter_code:
+            case.matter_code, case.class_source = request.matter_code, "clerk"
+            case.class_confidence = 1.0
+        elif suggestions:
+            best = suggestions[0]
+            case.matter_code, case.class_source = best.code, best.source
+            case.class_confidence = best.confidence
+        return case, location, note
 
     def _write(
         self, principal: Principal, grant: Grant, case: Case, note: dict[str, Any] | None

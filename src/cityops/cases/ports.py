@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from cityops.cases.model import Attachment, Case, Channel, HistoryEntry, NearbyCase, Reporter
 from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibility
 from cityops.cases.rules import MatterRule
+from cityops.cases.situation_charts import BucketCount, DepartmentCounts
 from cityops.catalog.components import ComponentRepository
 from cityops.geo.ports import GeoUnitOfWork
 
@@ -151,6 +152,49 @@ class CaseRepository(Protocol):
         now: datetime,
     ) -> int:
         """Count the cases closed in [start, end) in a division (or everywhere)."""
+        ...
+
+    def accepted_per_bucket(
+        self,
+        visibility: Visibility,
+        division_code: str | None,
+        edges: Sequence[datetime],
+        now: datetime,
+    ) -> list[BucketCount]:
+        """Count the cases accepted in each bucket between the edges, per channel."""
+        ...
+
+    def closed_per_bucket(
+        self,
+        visibility: Visibility,
+        division_code: str | None,
+        edges: Sequence[datetime],
+        now: datetime,
+    ) -> list[BucketCount]:
+        """Count the cases closed in each bucket between the edges, and those on time."""
+        ...
+
+    def accepted_by(
+        self,
+        column: Literal["channel", "matter"],
+        visibility: Visibility,
+        division_code: str | None,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> list[tuple[str, int]]:
+        """Count the cases accepted in [start, end) per channel or matter class (not none)."""
+        ...
+
+    def department_counts(
+        self,
+        visibility: Visibility,
+        division_code: str | None,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> list[DepartmentCounts]:
+        """Count per department: open and red now, closed in [start, end), on-time counters."""
         ...
 
     def training_texts(self, limit: int) -> list[tuple[str, str]]:

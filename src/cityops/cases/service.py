@@ -165,7 +165,18 @@ class CaseService:
         """Return one case with its history, reporters and attachments."""
         with self._unit_of_work(read_only=True) as uow:
             case = self.load(uow, principal, ref)
-            data = self.view(principal, case, uow)
+            departments = {d.code: d for d in uow.departments.list()}
+            data = self.view(principal, case, uow, departments)
+            owner = departments.get(case.department_code or "")
+            data["department_name"] = owner.name if owner else None
+            resource = self.resource(uow, case, departments)
+            # The moves this caller may make now (the state allows them and a grant covers the
+            # case); the service still checks each command when it is sent.
+            data["your_commands"] = [
+                command
+                for command in data["allowed_commands"]
+                if principal.can(RULES[Command(command)].permission, resource)
+            ]
             data["history"] = [entry.as_json() for entry in uow.cases.history(case.id)]
             data["attachments"] = [a.as_json() for a in uow.cases.attachments(case.id)]
             show = data["reporter"]["masked"] is False

@@ -5,6 +5,8 @@ to the same figure of the period before it, or a count of now (open, yellow, red
 follow the KPI definitions of :mod:`cityops.cases.kpis` over the cases *accepted* in the period;
 ``closed`` counts the cases *closed* in it, wherever they were accepted. Everything is limited
 to one division when one is given (a drill-down) and to the reader's ``analytics:read`` scopes.
+The charts of the same scope and period (trend, top classes, department leaderboard, channels)
+are put together by :mod:`cityops.cases.situation_charts`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cityops.auth.model import Principal
 from cityops.cases.listing import CaseListService
 from cityops.cases.ports import CasesUnitOfWork
 from cityops.cases.queries import CaseFilter, visibility
+from cityops.cases.situation_charts import channels, leaderboard, top_classes, trend, trend_edges
 from cityops.kernel.clock import Clock
 from cityops.kernel.errors import ValidationFailed
 from cityops.kernel.uow import UnitOfWorkFactory
@@ -128,4 +131,31 @@ class SituationService:
             "children": [
                 {"code": c.code, "open": c.open, "yellow": c.yellow, "red": c.red} for c in children
             ],
+        }
+
+    def charts(
+        self, principal: Principal, *, division_code: str | None = None, period: str = "day"
+    ) -> dict[str, Any]:
+        """Return the charts of a scope: trend, top classes, leaderboard, channels."""
+        division = _check_division(division_code)
+        now = self._clock.now()
+        _, start, end = period_bounds(period, now, self._zone)
+        principal.require_somewhere("analytics:read")
+        unit, edges = trend_edges(period, now, self._zone)
+        with self._unit_of_work(read_only=True) as uow:
+            departments = uow.departments.list()
+            seen = visibility(principal, "analytics:read", departments)
+            accepted = uow.cases.accepted_per_bucket(seen, division, edges, now)
+            closed = uow.cases.closed_per_bucket(seen, division, edges, now)
+            classes = uow.cases.accepted_by("matter", seen, division, start, end, now)
+            by_channel = uow.cases.accepted_by("channel", seen, division, start, end, now)
+            counts = uow.cases.department_counts(seen, division, start, end, now)
+        return {
+            "division": division,
+            "period": {"name": period, "from": start.isoformat(), "to": end.isoformat()},
+            "at": now.astimezone(self._zone).isoformat(),
+            "series": trend(unit, edges, accepted, closed, self._zone),
+            "top_classes": top_classes(classes),
+            "channels": channels(by_channel),
+            "departments": leaderboard(counts, {d.code: d for d in departments}),
         }

@@ -31,6 +31,7 @@ from cityops.web.routes import (
     situation,
     stream,
     users,
+    workspace_pages,
 )
 
 # Pages and the docs load only what this server serves: the "offline" promise, enforced. The one
@@ -105,11 +106,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     package = resources.files("cityops.web")
     app.state.templates = Jinja2Templates(directory=str(package.joinpath("templates")))
+    zone = services.settings.zone
+    app.state.templates.env.filters["local_time"] = lambda moment: (
+        f"{moment.astimezone(zone):%Y-%m-%d %H:%M}" if moment else "–"
+    )
     app.mount("/static", StaticFiles(directory=str(package.joinpath("static"))), name="static")
     install_problem_handlers(app)
     # Matter rules before cases: /cases/rules must not be read as the case numbered "rules".
     routers = (health, session_api, users, departments, apikeys, audit, stream, geo, components)
-    for module in (*routers, case_rules, cases, situation, open311, pages):
+    for module in (*routers, case_rules, cases, situation, open311, pages, workspace_pages):
         app.include_router(module.router)
     # Outermost last: security headers wrap everything, including the 500 answered by
     # RequestContextMiddleware.

@@ -31,6 +31,10 @@ class Translator:
         self.language = language if language in LANGUAGES else LANGUAGES[0]
         self._messages = catalogue(self.language)
 
+    def messages(self, *prefixes: str) -> dict[str, str]:
+        """Return the messages whose keys start with one of ``prefixes`` (for a page's script)."""
+        return {k: v for k, v in self._messages.items() if k.startswith(prefixes)}
+
     def __call__(self, key: str, **values: object) -> str:
         """Return the message for ``key`` with ``{name}`` placeholders filled."""
         message = self._messages.get(key, key)

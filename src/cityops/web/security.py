@@ -41,6 +41,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/open311/v2/services/{service_code}.{fmt}"),
         ("GET", "/open311/v2/requests.{fmt}"),
         ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"),
+        # A citizen's case status by its whole number (no personal data; see public_status.py).
+        ("GET", "/status"),
     }
 )
 PUBLIC_MOUNTS: frozenset[str] = frozenset({"/static"})

@@ -15,7 +15,22 @@ import cityops.web
 from cityops.auth.permissions import Role
 from cityops.auth.scopes import parse_scope
 from cityops.cases.model import Channel
+from cityops.cases.queries import Queue
+from cityops.cases.workflow import Command, Status
 from cityops.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Translator, catalogue, pick_language
+from cityops.web.routes.workspace_pages import APPEAL_TYPES
+
+# What a case's history entries may be: the commands, and the entries intake, merging and the
+# deadline sweeper write.
+HISTORY_COMMANDS = [c.value for c in Command] + [
+    "accept",
+    "merge",
+    "merged_in",
+    "escalate",
+    "light_green",
+    "light_yellow",
+    "light_red",
+]
 
 WEB = Path(cityops.web.__file__).parent
 TEMPLATES = sorted((WEB / "templates").glob("*.html"))
@@ -30,6 +45,10 @@ DYNAMIC_KEYS = {
     "role.": sorted(f"role.{role.value}" for role in Role),
     "scope.": sorted(f"scope.{kind}" for kind in SCOPE_KINDS),
     "channel.": sorted(f"channel.{channel.value}" for channel in Channel),
+    "queue.": sorted(f"queue.{queue.value}" for queue in Queue),
+    "ws.appeal.": sorted(f"ws.appeal.{kind}" for kind in APPEAL_TYPES),
+    "status.": sorted(f"status.{status.value}" for status in Status),
+    "cmd.": sorted(f"cmd.{command}" for command in HISTORY_COMMANDS),
     "command.card.": [
         f"command.card.{card}"
         for card in (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, tzinfo
+from typing import Literal
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,7 @@ from cityops.cases.model import (
 )
 from cityops.cases.ports import NewAttachment
 from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibility
+from cityops.cases.situation_charts import BucketCount, DepartmentCounts
 from cityops.cases.workflow import OPEN, WITH_DEPARTMENT, Status
 from cityops.storage.prepared import constant_in, insert_row, insert_rows
 from cityops.storage.repositories import case_situation
@@ -326,6 +328,57 @@ class SqlCaseRepository:
     ) -> int:
         """Count the cases closed in [start, end) in a division (or everywhere)."""
         return case_situation.closed_between(
+            self._connection, visibility, division_code, start, end, now
+        )
+
+    def accepted_per_bucket(
+        self,
+        visibility: Visibility,
+        division_code: str | None,
+        edges: Sequence[datetime],
+        now: datetime,
+    ) -> list[BucketCount]:
+        """Count the cases accepted in each bucket between the edges, per channel."""
+        return case_situation.accepted_per_bucket(
+            self._connection, visibility, division_code, edges, now
+        )
+
+    def closed_per_bucket(
+        self,
+        visibility: Visibility,
+        division_code: str | None,
+        edges: Sequence[datetime],
+        now: datetime,
+    ) -> list[BucketCount]:
+        """Count the cases closed in each bucket between the edges, and those on time."""
+        return case_situation.closed_per_bucket(
+            self._connection, visibility, division_code, edges, now
+        )
+
+    def accepted_by(
+        self,
+        column: Literal["channel", "matter"],
+        visibility: Visibility,
+        division_code: str | None,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> list[tuple[str, int]]:
+        """Count the cases accepted in [start, end) per channel or matter class."""
+        return case_situation.accepted_by(
+            self._connection, column, visibility, division_code, start, end, now
+        )
+
+    def department_counts(
+        self,
+        visibility: Visibility,
+        division_code: str | None,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> list[DepartmentCounts]:
+        """Count per department: open and red now, closed in [start, end), on-time counters."""
+        return case_situation.department_counts(
             self._connection, visibility, division_code, start, end, now
         )
 

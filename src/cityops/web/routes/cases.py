@@ -47,6 +47,14 @@ class CaseIn(BaseModel):
     matter_code: str | None = Field(None, description="The clerk's class (wins over suggestions)")
 
 
+class CasePreviewIn(CaseIn):
+    """A case the clerk is still typing: as for a new case, but the description may be missing."""
+
+    description: str | None = Field(  # type: ignore[assignment]
+        None, description="What is wrong so far; without it there are no suggestions."
+    )
+
+
 class CommandIn(BaseModel):
     """What a command may carry."""
 
@@ -98,6 +106,22 @@ def create_case(
     if not result.created:
         response.status_code = 200
     return intake_response(services, principal, result)
+
+
+@router.post("/preview")
+def preview_case(
+    request: Request,
+    body: CasePreviewIn,
+    principal: Annotated[Principal, Depends(Require("cases:create"))],
+) -> dict[str, Any]:
+    """Preview intake as the clerk types: top-3 classes, place, department, duplicates.
+
+    Checked as a new case (but the description may be missing); nothing is written.
+    """
+    fields = body.model_dump()
+    fields["description"] = fields["description"] or ""
+    preview = services_of(request).intake.preview(principal, IntakeRequest(**fields))
+    return preview.as_json()
 
 
 _MATTER = re.compile(r"^[0-9]{5}$")

@@ -25,7 +25,10 @@ from cityops.web.security import (
 router = APIRouter(include_in_schema=False)
 
 
-def _render(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
+def render_page(
+    request: Request, template: str, status: int = 200, **context: object
+) -> HTMLResponse:
+    """Render a template with the translator, a CSRF token and the language cookie."""
     services = services_of(request)
     language = pick_language(
         request.query_params.get("lang"),
@@ -54,7 +57,8 @@ def _render(request: Request, template: str, status: int = 200, **context: objec
     return response
 
 
-def _redirect_to_login(request: Request) -> RedirectResponse:
+def redirect_to_login(request: Request) -> RedirectResponse:
+    """Send the browser to the sign-in page, keeping an explicit ?lang=."""
     lang = request.query_params.get("lang")
     return RedirectResponse("/login" + (f"?lang={lang}" if lang else ""), status_code=303)
 
@@ -66,15 +70,15 @@ def home(
 ) -> Response:
     """Show the signed-in home page (sends anonymous visitors to the sign-in page)."""
     if principal is None:
-        return _redirect_to_login(request)
+        return redirect_to_login(request)
     services = services_of(request)
     user = services.accounts.own_profile(principal)
     if user is None:
-        return _redirect_to_login(request)
+        return redirect_to_login(request)
     department_name = None
     if user.department_code:
         department_name = services.accounts.get_department(principal, user.department_code).name
-    return _render(
+    return render_page(
         request,
         "index.html",
         user=user,
@@ -84,6 +88,8 @@ def home(
         mode=services.settings.mode,
         show_map=principal.has_anywhere("geo:read"),
         show_command=principal.has_anywhere("analytics:read"),
+        show_work=principal.has_anywhere("cases:read"),
+        show_intake=principal.has_anywhere("cases:create"),
         map_tile_url=services.settings.map_tile_url or "",
         map_tile_attribution=services.settings.map_tile_attribution,
     )
@@ -96,11 +102,11 @@ def command_center(
 ) -> Response:
     """Show the command center (大屏): cards, one map, charts and the live feed."""
     if principal is None:
-        return _redirect_to_login(request)
+        return redirect_to_login(request)
     services = services_of(request)
     with services.store.unit_of_work(read_only=True) as uow:
         newest_event = uow.outbox.last_event_id()  # the live feed shows what happens from now on
-    return _render(
+    return render_page(
         request,
         "command.html",
         events_after=newest_event,
@@ -113,7 +119,7 @@ def command_center(
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
     """Show the sign-in form."""
-    return _render(request, "login.html")
+    return render_page(request, "login.html")
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -131,9 +137,9 @@ def login_form(
         check_csrf(request, csrf_token)
         signed_in = services.signin.login(username, password, client_address())
     except PermissionDenied:
-        return _render(request, "login.html", 403, error=t("login.csrf"), username=username)
+        return render_page(request, "login.html", 403, error=t("login.csrf"), username=username)
     except RateLimited as limited:
-        return _render(
+        return render_page(
             request,
             "login.html",
             429,
@@ -141,7 +147,7 @@ def login_form(
             error=t("login.rate_limited", seconds=limited.retry_after),
         )
     except AuthenticationFailed:
-        return _render(request, "login.html", 401, error=t("login.failed"), username=username)
+        return render_page(request, "login.html", 401, error=t("login.failed"), username=username)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -1,7 +1,9 @@
 /* The command center (大屏): cards, one map with drill-down, charts and the live feed.
  *
  * Everything comes from this server's API: /api/v1/situation (cards and open cases per child
- * division), /api/v1/cases/kpis (charts), /api/v1/geo/divisions (shapes) and the event stream.
+ * division), /api/v1/situation/charts (trend, top classes, department leaderboard, channels) of
+ * the same scope and period, /api/v1/geo/divisions (shapes) and the event stream. The charts
+ * follow the light or dark theme (ECharts' own "dark" theme on a transparent background).
  * Text from the store (names) is always set as text, never as HTML.
  */
 (function () {
@@ -138,10 +140,26 @@
 
   // --- charts ----------------------------------------------------------------------------------
 
+  function storedDark() {
+    try {
+      return localStorage.getItem("cityops-theme") === "dark";
+    } catch (ignored) {
+      return false;
+    }
+  }
+
+  // The charts start in the stored theme (a theme set before the first option does not hold).
+  let chartTheme = storedDark() ? "dark" : "default";
+  function chartIn(id) {
+    return echarts.init(document.getElementById(id), chartTheme);
+  }
   const charts = {
-    departments: echarts.init(document.getElementById("chart-departments")),
-    channels: echarts.init(document.getElementById("chart-channels")),
+    trend: chartIn("chart-trend"),
+    classes: chartIn("chart-classes"),
+    departments: chartIn("chart-departments"),
+    channels: chartIn("chart-channels"),
   };
+  const RED = "#c62828";
   window.addEventListener("resize", function () {
     for (const chart of Object.values(charts)) {
       chart.resize();
@@ -155,38 +173,118 @@
     return data[key] || code;
   }
 
-  async function drawCharts(period) {
-    const range = { from: period.from.slice(0, 10), to: period.to.slice(0, 10) };
-    const [departments, channels] = await Promise.all([
-      getJSON("/api/v1/cases/kpis?" + query(Object.assign({ by: "department" }, range))),
-      getJSON("/api/v1/cases/kpis?" + query(Object.assign({ by: "channel" }, range))),
-    ]);
-    const ranked = departments.groups
-      .filter(function (g) { return g.group; })
-      .sort(function (a, b) {
-        return (b.rates.on_time_closing_rate || 0) - (a.rates.on_time_closing_rate || 0);
-      });
-    const names = ranked.map(function (g) { return g.group; }).reverse();
-    charts.departments.setOption({
-      grid: { left: 8, right: 40, top: 28, bottom: 8, containLabel: true },
+  // An option every chart starts from: the page's background, and a notice when there is no data.
+  function base(empty) {
+    return {
+      backgroundColor: "transparent",
+      title: empty
+        ? { text: data.msgEmpty, left: "center", top: "middle", textStyle: { fontSize: 14 } }
+        : { show: false },
+    };
+  }
+
+  // Tooltip lines built as text nodes: names come from the store and are never HTML.
+  function tooltipBox(title, lines) {
+    const box = document.createElement("div");
+    const heading = document.createElement("strong");
+    heading.textContent = title;
+    box.appendChild(heading);
+    for (const line of lines) {
+      box.appendChild(document.createElement("br"));
+      box.appendChild(document.createTextNode(line));
+    }
+    return box;
+  }
+
+  function percent(rate) {
+    return rate === null || rate === undefined ? null : Math.round(rate * 1000) / 10;
+  }
+
+  function drawTrend(series) {
+    const hourly = series.unit === "hour";
+    document.getElementById("trend-range").textContent =
+      hourly ? data.msgHourly : data.msgDaily;
+    const labels = series.buckets.map(function (start) {
+      return hourly ? start.slice(11, 16) : start.slice(5, 10);
+    });
+    const bars = Object.keys(series.accepted).map(function (channel) {
+      return { name: channelName(channel), type: "bar", stack: "accepted",
+        emphasis: { focus: "series" }, data: series.accepted[channel] };
+    });
+    const empty = !bars.length && !series.closed.some(Boolean);
+    charts.trend.setOption(Object.assign(base(empty), {
+      grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: { top: 0, type: "scroll" },
+      xAxis: { type: "category", data: labels },
+      yAxis: { type: "value", minInterval: 1 },
+      series: bars.concat([
+        { name: data.msgClosed, type: "line", symbolSize: 5, z: 3, data: series.closed },
+        { name: data.msgOnTimeClosed, type: "line", symbolSize: 5, z: 3,
+          lineStyle: { type: "dashed" }, data: series.closed_on_time },
+      ]),
+    }), true);
+  }
+
+  function drawClasses(classes) {
+    const ranked = classes.slice().reverse();  // the most frequent at the top
+    charts.classes.setOption(Object.assign(base(!classes.length), {
+      grid: { left: 8, right: 40, top: 8, bottom: 8, containLabel: true },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      xAxis: { type: "value", minInterval: 1 },
+      yAxis: { type: "category", data: ranked.map(function (c) { return c.name; }),
+        axisLabel: { interval: 0, width: 130, overflow: "truncate" } },
+      series: [{ name: data.msgAccepted, type: "bar", label: { show: true, position: "right" },
+        data: ranked.map(function (c) { return c.accepted; }) }],
+    }), true);
+  }
+
+  function drawDepartments(departments) {
+    const ranked = departments.slice().reverse();  // the best rate at the top
+    charts.departments.setOption(Object.assign(base(!departments.length), {
+      grid: { left: 8, right: 40, top: 28, bottom: 8, containLabel: true },
+      tooltip: {
+        trigger: "axis",
+        axisPointer: { type: "shadow" },
+        formatter: function (items) {
+          const row = ranked[items[0].dataIndex];
+          const rate = percent(row.on_time_closing_rate);
+          return tooltipBox(row.name, [
+            data.msgOnTime + ": " + (rate === null ? "–" : rate),
+            data.msgOverdue + ": " + row.overdue,
+            data.msgOpen + ": " + row.open,
+            data.msgClosed + ": " + row.closed,
+          ]);
+        },
+      },
       legend: { top: 0, data: [data.msgOnTime, data.msgOverdue] },
-      yAxis: { type: "category", data: names, axisLabel: { interval: 0 } },
-      xAxis: [{ type: "value", max: 100 }, { type: "value", position: "top", show: false }],
+      yAxis: { type: "category", data: ranked.map(function (d) { return d.name; }),
+        axisLabel: { interval: 0, width: 150, overflow: "truncate" } },
+      xAxis: [{ type: "value", max: 100 },
+        { type: "value", position: "top", show: false, minInterval: 1 }],
       series: [
-        { name: data.msgOnTime, type: "bar", data: ranked.map(function (g) {
-          return Math.round((g.rates.on_time_closing_rate || 0) * 1000) / 10;
-        }).reverse() },
-        { name: data.msgOverdue, type: "bar", xAxisIndex: 1, itemStyle: { color: "#c62828" },
-          data: ranked.map(function (g) { return g.counts.overdue_open; }).reverse() },
+        { name: data.msgOnTime, type: "bar", label: { show: true, position: "right" },
+          data: ranked.map(function (d) { return percent(d.on_time_closing_rate); }) },
+        { name: data.msgOverdue, type: "bar", xAxisIndex: 1, itemStyle: { color: RED },
+          data: ranked.map(function (d) { return d.overdue; }) },
       ],
-    }, true);
-    charts.channels.setOption({
+    }), true);
+  }
+
+  function drawChannels(channels) {
+    charts.channels.setOption(Object.assign(base(!channels.length), {
       tooltip: { trigger: "item" },
-      series: [{ type: "pie", radius: ["35%", "70%"], data: channels.groups.map(function (g) {
-        return { name: channelName(g.group), value: g.counts.accepted };
+      series: [{ type: "pie", radius: ["35%", "70%"], data: channels.map(function (c) {
+        return { name: channelName(c.channel), value: c.accepted };
       }) }],
-    }, true);
+    }), true);
+  }
+
+  function drawCharts(found) {
+    drawTrend(found.series);
+    drawClasses(found.top_classes);
+    drawDepartments(found.departments);
+    drawChannels(found.channels);
   }
 
   // --- the trail (breadcrumb) ------------------------------------------------------------------
@@ -235,12 +333,17 @@
     root.dataset.state = "loading";
     drawTrail();
     try {
-      const situation = await getJSON("/api/v1/situation?" + query({ period: state.period }));
+      const scope = query({ period: state.period });
+      const [situation, found] = await Promise.all([
+        getJSON("/api/v1/situation?" + scope),
+        getJSON("/api/v1/situation/charts?" + scope),
+      ]);
       if (mine !== ticket) {
         return;
       }
       showCards(situation.cards);
-      await Promise.all([drawMap(situation.children), drawCharts(situation.period)]);
+      drawCharts(found);
+      await drawMap(situation.children);
       if (mine === ticket) {
         status.textContent = "";
         root.dataset.state = "ready";
@@ -262,6 +365,12 @@
   const themeToggle = document.getElementById("theme-toggle");
   function applyTheme(dark) {
     document.documentElement.dataset.theme = dark ? "dark" : "light";
+    if (chartTheme !== (dark ? "dark" : "default")) {
+      chartTheme = dark ? "dark" : "default";
+      for (const chart of Object.values(charts)) {
+        chart.setTheme(chartTheme);
+      }
+    }
     themeToggle.setAttribute("aria-pressed", dark ? "true" : "false");
     themeToggle.textContent = dark ? data.msgThemeLight : data.msgThemeDark;
     try {
@@ -271,13 +380,7 @@
   themeToggle.addEventListener("click", function () {
     applyTheme(document.documentElement.dataset.theme !== "dark");
   });
-  applyTheme((function () {
-    try {
-      return localStorage.getItem("cityops-theme") === "dark";
-    } catch (ignored) {
-      return false;
-    }
-  })());
+  applyTheme(storedDark());
 
   // --- the live feed ---------------------------------------------------------------------------
 
