@@ -8,53 +8,19 @@ headless Debian Chromium (Playwright) and writes PNG files to ``docs/screenshots
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _env(root: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYOPS_")}
-    env.update(
-        CITYOPS_DATABASE_URL=f"sqlite:///{root / 'cityops.db'}",
-        CITYOPS_DATA_DIR=str(root / "var"),
-        CITYOPS_LANGUAGE="zh-CN",
-        **extra,
-    )
-    return env
-
-
-def _passwords(root: Path) -> dict[str, str]:
-    found = {}
-    for line in (root / "var" / "demo-credentials.txt").read_text("utf-8").splitlines():
-        fields = line.split()
-        if len(fields) == 3 and not line.startswith("#"):
-            found[fields[0]] = fields[2]
-    return found
+from demo_process import CHROMIUM, CHROMIUM_ARGS, api_client, load_demo, passwords, serving  # noqa: E402, I001
 
 
 def _until(page: Any, selector: str, attribute: str, value: str, seconds: float = 30) -> None:
@@ -76,50 +42,29 @@ def _sign_in(browser: Any, base: str, username: str, password: str, width: int, 
     return page
 
 
-def _a_case(base: str, password: str) -> dict[str, Any]:
-    """Return a closed demo case with a long history (for the case page and the status page)."""
-    with httpx.Client(base_url=base, timeout=30) as client:
-        token = client.post(
-            "/api/v1/auth/login", json={"username": "admin", "password": password}
-        ).json()["access_token"]
-        found = client.get(
-            "/api/v1/cases",
-            params={"status": "closed", "limit": 50},
-            headers={"Authorization": f"Bearer {token}"},
-        ).json()["items"]
-        with_point = [c for c in found if c["location"]["lon"] is not None]
-        return dict(max(with_point or found, key=lambda c: c["counts"]["reworks"]))
+def _examples(base: str, password: str) -> tuple[dict[str, Any], str]:
+    """Return a closed case with a long history, and the grid worker with most to verify."""
+    with api_client(base, "admin", password) as client:
+        closed = client.get("/api/v1/cases", params={"status": "closed", "limit": 50}).json()
+        handled = client.get("/api/v1/cases", params={"status": "handled", "limit": 500}).json()
+    with_point = [c for c in closed["items"] if c["location"]["lon"] is not None]
+    case = max(with_point or closed["items"], key=lambda c: c["counts"]["reworks"])
+    workers = Counter(c["grid_worker"] for c in handled["items"] if c["grid_worker"])
+    return dict(case), workers.most_common(1)[0][0] if workers else "patroller"
 
 
 def shoot(out: Path, cases: int) -> None:
+    """Load the demo, serve it, and write one screenshot per page and role into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cityops-shots-") as tmp:
         root = Path(tmp)
-        subprocess.run(
-            [sys.executable, "-m", "cityops", "demo", "load", "--cases", str(cases)],
-            cwd=root,
-            env=_env(root, CITYOPS_MODE="demo"),
-            check=True,
-        )
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "cityops", "serve", "--port", str(port)],
-            cwd=root,
-            env=_env(root, CITYOPS_MODE="dev", CITYOPS_HOST="127.0.0.1"),
-        )
-        try:
-            for _ in range(150):
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            passwords = _passwords(root)
-            case = _a_case(base, passwords["admin"])
+        load_demo(root, cases)
+        with serving(root) as base:
+            accounts = passwords(root)
+            case, worker = _examples(base, accounts["admin"])
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                page = _sign_in(browser, base, "commander", passwords["commander"], 1920, 1080)
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = _sign_in(browser, base, "commander", accounts["commander"], 1920, 1080)
                 page.goto(f"{base}/command")
                 _until(page, "#command", "data-state", "ready")
                 page.select_option("#period", "month")  # the demo's history, not just today
@@ -128,7 +73,7 @@ def shoot(out: Path, cases: int) -> None:
                 page.wait_for_timeout(1500)  # let the charts finish their animation
                 page.screenshot(path=str(out / "command-center.png"))
 
-                page = _sign_in(browser, base, "dispatcher", passwords["dispatcher"], 1440, 900)
+                page = _sign_in(browser, base, "dispatcher", accounts["dispatcher"], 1440, 900)
                 page.goto(f"{base}/work?queue=dispatch")
                 _until(page, "#work", "data-state", "ready")
                 page.screenshot(path=str(out / "workspace-dispatcher.png"))
@@ -137,30 +82,35 @@ def shoot(out: Path, cases: int) -> None:
                 page.fill("#lon", str(case["location"]["lon"]))
                 page.fill("#lat", str(case["location"]["lat"]))
                 deadline = time.monotonic() + 20
-                while not page.get_attribute("#intake", "data-grid") and time.monotonic() < deadline:
+                while (
+                    not page.get_attribute("#intake", "data-grid") and time.monotonic() < deadline
+                ):
                     page.wait_for_timeout(200)
                 page.screenshot(path=str(out / "intake.png"), full_page=True)
                 page.goto(f"{base}/cases/{case['number']}")
                 _until(page, "#case", "data-state", "ready")
                 page.screenshot(path=str(out / "case.png"), full_page=True)
 
-                page = _sign_in(browser, base, "handler", passwords["handler"], 1440, 900)
+                page = _sign_in(browser, base, "handler", accounts["handler"], 1440, 900)
                 page.goto(f"{base}/work")
                 _until(page, "#work", "data-state", "ready")
                 page.screenshot(path=str(out / "workspace-department.png"))
+
+                page = _sign_in(browser, base, worker, accounts[worker], 1440, 900)
+                page.goto(f"{base}/work")
+                _until(page, "#work", "data-state", "ready")
+                page.screenshot(path=str(out / "workspace-patroller.png"))
 
                 page = browser.new_context(viewport={"width": 1024, "height": 800}).new_page()
                 page.goto(f"{base}/status?number={case['number']}")
                 page.screenshot(path=str(out / "public-status.png"), full_page=True)
                 browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
     for path in sorted(out.glob("*.png")):
         print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KiB")
 
 
 def main() -> None:
+    """Parse the arguments and take the screenshots."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--cases", type=int, default=5000)
