@@ -195,3 +195,53 @@ def test_a_case_goes_from_intake_to_closure_through_the_ui(
     for person in (commander, clerk, dispatcher, handler, patroller):
         person.close()
     assert outside == []
+
+
+@pytest.mark.slow
+def test_the_intake_form_merges_a_duplicate_and_rejects_in_one_step(
+    browser: Any, server: Server
+) -> None:
+    outside: list[str] = []
+    dispatcher = Person(browser, server, "dispatcher", outside)
+    page = dispatcher.page
+    page.goto(f"{server.base_url}/intake")
+    lon, lat = _grid_point(dispatcher)
+
+    def fill(text: str) -> None:
+        page.fill("#description", text)
+        page.fill("#lon", f"{lon:.6f}")
+        page.fill("#lat", f"{lat:.6f}")
+        _until(page, lambda: bool(page.get_attribute("#intake", "data-grid")))
+
+    def created() -> str:
+        _until(page, lambda: bool(page.get_attribute("#intake", "data-created")))
+        number = str(page.get_attribute("#intake", "data-created"))
+        page.evaluate("() => { delete document.getElementById('intake').dataset.created; }")
+        return number
+
+    fill("小区门口有暴露垃圾，臭味很大")
+    page.click("#accept-file")
+    first = created()
+    # The same problem at the same place: the preview lists the first case as a duplicate.
+    fill("小区门口暴露垃圾没人清理")
+    _until(page, lambda: page.locator(f'#duplicates [data-duplicate="{first}"]').count() == 1)
+    assert page.is_enabled("#accept-merge")
+    page.click("#accept-merge")
+    second = created()
+    assert "合并" in (page.text_content("#intake-result") or "")
+    # Rejecting needs a reason, named before anything is written.
+    fill("咨询公积金提取流程")
+    page.click("#accept-reject")
+    _until(page, lambda: bool(page.text_content("#intake-error")))
+    page.fill("#reject-reason", "不属于城市管理事项，已转12345咨询")
+    page.click("#accept-reject")
+    third = created()
+
+    read = "n => fetch('/api/v1/cases/' + n).then(r => r.json())"
+    cases = {number: page.evaluate(read, number) for number in (first, second, third)}
+    assert cases[first]["status"] == "filed"
+    assert cases[second]["status"] == "voided"
+    assert cases[second]["merged_into"] == cases[first]["id"]
+    assert cases[third]["status"] == "rejected"
+    dispatcher.close()
+    assert outside == []
