@@ -72,6 +72,35 @@ def test_every_page_passes_wcag_aa_rules(browser: Any, server: Server) -> None:
 
 
 @pytest.mark.slow
+def test_the_admin_pages_pass_wcag_aa_rules(browser: Any, server: Server) -> None:
+    page = _signed_in(browser, server, "admin")
+    ready = {
+        "/admin": "#admin",
+        "/admin/users": "#admin-users",
+        "/admin/departments": "#admin-departments",
+        "/admin/rules": "#admin-rules",
+        "/admin/apikeys": "#admin-apikeys",
+        "/admin/audit": "#admin-audit",
+    }
+    found: dict[str, list[str]] = {}
+    for path, root in ready.items():
+        page.goto(f"{server.base_url}{path}")
+        _until(page, lambda root=root: page.get_attribute(root, "data-state") == "ready")
+        page.wait_for_timeout(300)
+        found[path] = _violations(page)
+    # The forms that open on demand, and an error shown next to its field.
+    page.goto(f"{server.base_url}/admin/rules")
+    _until(page, lambda: page.get_attribute("#admin-rules", "data-state") == "ready")
+    page.click("#rules-table tbody tr[data-rule] button")
+    page.fill("#rule-limit_normal", "三天")
+    page.click("#rule-save")
+    _until(page, lambda: bool(page.text_content("#rule-limit_normal-error")))
+    found["/admin/rules (editing)"] = _violations(page)
+    assert found == {path: [] for path in found}
+    page.context.close()
+
+
+@pytest.mark.slow
 def test_the_intake_form_works_from_the_keyboard_with_visible_focus(
     browser: Any, server: Server
 ) -> None:

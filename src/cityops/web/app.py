@@ -17,6 +17,7 @@ from cityops.settings import Settings, load_settings
 from cityops.web.middleware import RequestContextMiddleware
 from cityops.web.problems import install_problem_handlers
 from cityops.web.routes import (
+    admin_pages,
     apikeys,
     audit,
     case_rules,
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     package = resources.files("cityops.web")
     app.state.templates = Jinja2Templates(directory=str(package.joinpath("templates")))
     zone = services.settings.zone
+    # The nav shows 管理 to those who may open an admin section (ws_base.html).
+    app.state.templates.env.globals["admin_permissions"] = admin_pages.ADMIN_PERMISSIONS
     app.state.templates.env.filters["local_time"] = lambda moment: (
         f"{moment.astimezone(zone):%Y-%m-%d %H:%M}" if moment else "–"
     )
@@ -114,7 +117,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_problem_handlers(app)
     # Matter rules before cases: /cases/rules must not be read as the case numbered "rules".
     routers = (health, session_api, users, departments, apikeys, audit, stream, geo, components)
-    for module in (*routers, case_rules, cases, situation, open311, pages, workspace_pages):
+    pages_routers = (pages, workspace_pages, admin_pages)
+    for module in (*routers, case_rules, cases, situation, open311, *pages_routers):
         app.include_router(module.router)
     # Outermost last: security headers wrap everything, including the 500 answered by
     # RequestContextMiddleware.

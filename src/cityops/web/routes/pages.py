@@ -69,6 +69,9 @@ def home(
     principal: Annotated[Principal | None, Depends(RequireOrAnonymous("dashboard:view"))],
 ) -> Response:
     """Show the signed-in home page (sends anonymous visitors to the sign-in page)."""
+    # Imported here: admin_pages builds on this module's render_page.
+    from cityops.web.routes.admin_pages import sections_of
+
     if principal is None:
         return redirect_to_login(request)
     services = services_of(request)
@@ -90,6 +93,7 @@ def home(
         show_command=principal.has_anywhere("analytics:read"),
         show_work=principal.has_anywhere("cases:read"),
         show_intake=principal.has_anywhere("cases:create"),
+        show_admin=bool(sections_of(principal)),
         map_tile_url=services.settings.map_tile_url or "",
         map_tile_attribution=services.settings.map_tile_attribution,
     )
