@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from cityops.storage import engine as store_engine
-from cityops.storage.engine import create_store_engine
-
-
-@pytest.fixture
-def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    url: str = request.getfixturevalue("postgres_database")
-    engine = create_store_engine(url, pool_size=1)
-    yield engine
-    engine.dispose()
 
 
 def _backend_pid(engine: Engine) -> int:

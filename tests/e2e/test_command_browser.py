@@ -4,7 +4,9 @@ Signed in as the demo admin: the cards fill, the map shades the district, the ch
 by channel, top matter classes and the department leaderboard by name, channels); a case created
 through the API arrives in the live feed and moves the "new" card; clicking the district and then
 a street drills down and narrows the charts (breadcrumb back up); the dark theme and English
-work; and nothing is asked of any other origin.
+work; and nothing is asked of any other origin. The one map: case markers clustered and coloured
+by their worst light, a marker's popup linking to the case page, the measure select re-shading
+the divisions and the legend, and the components layer shown only zoomed in and toggled off.
 """
 
 from __future__ import annotations
@@ -162,7 +164,8 @@ def test_the_command_center_fills_updates_live_and_drills_down(
         assert _chart(page, "channels")["series"][0]["data"]
 
         # Drill into the district, then a street: the charts narrow; back up by the breadcrumb.
-        page.locator("#command-map path.leaflet-interactive").first.click()
+        # (Dispatched: the case markers' clusters may sit over the middle of the district.)
+        page.locator("#command-map path.leaflet-interactive").first.dispatch_event("click")
         _until(page, lambda: len(page.get_attribute("#command", "data-division") or "") == 6)
         page.wait_for_selector("#command[data-state=ready]", timeout=WAIT_MS)
         assert page.locator("#trail [aria-current=page]").count() == 1
@@ -197,4 +200,104 @@ def test_the_command_center_fills_updates_live_and_drills_down(
     outside = [url for url in requested if not url.startswith(f"{server.base_url}/")]
     assert outside == [], f"requests left {server.base_url}: {outside}"
     assert any("/api/v1/situation?" in url for url in requested)
+    assert problems == []
+
+
+SHAPES = "#command-map path.leaflet-interactive:not(.map-component):not(.map-place)"
+# The lightest (none) and darkest shade of each measure: the city's only district has the
+# highest value, so it takes the darkest shade unless the value is zero.
+SHADES = {
+    "open": ("#e8f1fb", "#08519c"),
+    "red": ("#fdecea", "#a50f15"),
+    "density": ("#f2f0f7", "#6a51a3"),
+}
+
+
+def _wait_for(page: Any, attribute: str, value: str) -> None:
+    page.wait_for_selector(f"#command[data-{attribute}={value}]", timeout=WAIT_MS)
+
+
+def _a_single_marker(page: Any) -> Any:
+    """Click clusters (each zooms in, or spreads its cases at the last zoom) until one shows."""
+    for _ in range(12):
+        single = page.locator("#command-map .case-marker")
+        if single.count():
+            return single.first
+        page.locator("#command-map .case-cluster").first.click()
+        page.wait_for_timeout(700)
+    raise AssertionError("no single case marker after zooming into clusters")
+
+
+@pytest.mark.slow
+def test_the_one_map_has_markers_measures_and_layers(browser: Any, server: Server) -> None:
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
+    try:
+        _sign_in(page, server)
+        page.goto(f"{server.base_url}/command?lang=zh-CN")
+        _wait_for(page, "state", "ready")
+        _wait_for(page, "markers", "ready")
+
+        # Markers for every open case with a point, in clusters coloured by their worst light.
+        assert int(page.get_attribute("#command", "data-marker-count") or 0) > 0
+        clusters = page.locator("#command-map .case-cluster")
+        assert clusters.count() > 0
+        for index in range(clusters.count()):
+            classes = clusters.nth(index).get_attribute("class") or ""
+            assert re.search(r"\blight-(red|yellow|green|none)\b", classes), classes
+        if int(_card(page, "overdue")) > 0:  # a red case is alone or makes its cluster red
+            assert page.locator("#command-map .light-red").count() > 0
+
+        # The measure select: the district's shade and the legend follow it.
+        counted = {"open": int(_card(page, "open")), "red": int(_card(page, "overdue"))}
+        counted["density"] = counted["open"]
+        assert page.get_attribute(SHAPES, "fill") == SHADES["open"][1]
+        assert page.text_content("#legend-measure") == "在办案件数"
+        for measure, name in (("red", "超期（红灯）案件数"), ("density", "每平方公里在办案件数")):
+            page.select_option("#map-measure", measure)
+            assert page.get_attribute("#legend", "data-measure") == measure
+            assert page.text_content("#legend-measure") == name
+            shade = SHADES[measure][1 if counted[measure] else 0]
+            assert page.get_attribute(SHAPES, "fill") == shade, measure
+        assert "km²" in (page.text_content("#legend-steps") or "")
+        page.select_option("#map-measure", "open")
+        assert page.get_attribute(SHAPES, "fill") == SHADES["open"][1]
+
+        # The components layer: ticked, it asks to zoom in; zoomed in, it shows; unticked, gone.
+        page.get_by_label("部件", exact=True).check()
+        _wait_for(page, "layers", "zoom")
+        assert "16" in (page.text_content("#map-note") or "")
+        assert page.locator("#command-map .map-component").count() == 0
+        for _ in range(10):
+            if float(page.get_attribute("#command", "data-zoom") or 0) >= 16:
+                break
+            page.click("#command-map .leaflet-control-zoom-in")
+            page.wait_for_timeout(400)
+        _wait_for(page, "layers", "ready")
+        assert page.locator("#command-map .map-component").count() > 0
+        page.get_by_label("部件", exact=True).uncheck()
+        _wait_for(page, "layers", "off")
+        assert page.locator("#command-map .map-component").count() == 0
+
+        # A marker's popup links to the case page, which opens that case.
+        marker = _a_single_marker(page)
+        number = (marker.get_attribute("title") or "").split(" ")[0]
+        marker.click()
+        link = page.locator("#command-map .leaflet-popup-content a")
+        link.wait_for(timeout=WAIT_MS)
+        assert link.get_attribute("href") == f"/cases/{number}"
+        link.click()
+        page.wait_for_url(f"{server.base_url}/cases/{number}")
+        page.wait_for_selector("#case[data-state=ready]", timeout=WAIT_MS)
+        assert page.text_content("#case-number") == number
+    finally:
+        context.close()
     assert problems == []

@@ -12,6 +12,7 @@ from cityops.cases.model import Attachment, Case, Channel, HistoryEntry, NearbyC
 from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibility
 from cityops.cases.rules import MatterRule
 from cityops.cases.situation_charts import BucketCount, DepartmentCounts
+from cityops.cases.situation_map import MapCase, MapPlace
 from cityops.catalog.components import ComponentRepository
 from cityops.geo.ports import GeoUnitOfWork
 
@@ -195,6 +196,22 @@ class CaseRepository(Protocol):
         now: datetime,
     ) -> list[DepartmentCounts]:
         """Count per department: open and red now, closed in [start, end), on-time counters."""
+        ...
+
+    def open_on_map(
+        self, visibility: Visibility, division_code: str | None, now: datetime, limit: int
+    ) -> tuple[list[MapCase], int]:
+        """Return up to ``limit`` open cases with a point, most urgent first, and their total."""
+        ...
+
+    def child_areas(self, division_code: str | None) -> dict[str, float]:
+        """Return code → area in m² of the current divisions one level below a division."""
+        ...
+
+    def places_in_box(
+        self, box: tuple[float, float, float, float], kinds: Sequence[str], limit: int
+    ) -> list[MapPlace]:
+        """Return up to ``limit`` gazetteer points of ``kinds`` inside a lon/lat box."""
         ...
 
     def training_texts(self, limit: int) -> list[tuple[str, str]]:

@@ -6,7 +6,8 @@ follow the KPI definitions of :mod:`cityops.cases.kpis` over the cases *accepted
 ``closed`` counts the cases *closed* in it, wherever they were accepted. Everything is limited
 to one division when one is given (a drill-down) and to the reader's ``analytics:read`` scopes.
 The charts of the same scope and period (trend, top classes, department leaderboard, channels)
-are put together by :mod:`cityops.cases.situation_charts`.
+are put together by :mod:`cityops.cases.situation_charts`; the map's markers, shading measures
+and layers by :mod:`cityops.cases.situation_map`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,18 @@ from cityops.cases.listing import CaseListService
 from cityops.cases.ports import CasesUnitOfWork
 from cityops.cases.queries import CaseFilter, visibility
 from cityops.cases.situation_charts import channels, leaderboard, top_classes, trend, trend_edges
+from cityops.cases.situation_map import (
+    COMPONENTS_LIMIT,
+    MAP_CASES_LIMIT,
+    PLACES_LIMIT,
+    case_markers,
+    check_limit,
+    check_place_kinds,
+    child_areas,
+    component_markers,
+    parse_box,
+    place_markers,
+)
 from cityops.kernel.clock import Clock
 from cityops.kernel.errors import ValidationFailed
 from cityops.kernel.uow import UnitOfWorkFactory
@@ -111,6 +124,7 @@ class SituationService:
             }.items():
                 figures[name]["closed"] = uow.cases.closed_between(seen, division, low, high, now)
             children = uow.cases.open_counts(seen, division, now)
+            areas = uow.cases.child_areas(division)
         cards: dict[str, dict[str, Any]] = {
             name: {"value": figures["current"][name], "previous": figures["previous"][name]}
             for name in figures["current"]
@@ -131,6 +145,7 @@ class SituationService:
             "children": [
                 {"code": c.code, "open": c.open, "yellow": c.yellow, "red": c.red} for c in children
             ],
+            "areas": child_areas(children, areas),
         }
 
     def charts(
@@ -159,3 +174,57 @@ class SituationService:
             "channels": channels(by_channel),
             "departments": leaderboard(counts, {d.code: d for d in departments}),
         }
+
+    def cases_on_map(
+        self,
+        principal: Principal,
+        *,
+        division_code: str | None = None,
+        limit: int = MAP_CASES_LIMIT,
+    ) -> dict[str, Any]:
+        """Return the open cases of a scope as map markers, the most urgent first, capped.
+
+        Only the cases the principal may find in the case search are shown (the ``cases:read``
+        visibility of :mod:`cityops.cases.listing`); ``truncated`` says some were left out.
+        """
+        division = _check_division(division_code)
+        check_limit(limit, MAP_CASES_LIMIT)
+        principal.require_somewhere("analytics:read")
+        principal.require_somewhere("cases:read")
+        now = self._clock.now()
+        with self._unit_of_work(read_only=True) as uow:
+            seen = visibility(principal, "cases:read", uow.departments.list())
+            found, total = uow.cases.open_on_map(seen, division, now, limit)
+        return {
+            "division": division,
+            "at": now.astimezone(self._zone).isoformat(),
+            **case_markers(found, total, limit, self._zone),
+        }
+
+    def components_in_box(
+        self, principal: Principal, bbox: str, *, limit: int = COMPONENTS_LIMIT
+    ) -> dict[str, Any]:
+        """Return the components (管理部件) inside a small lon/lat box, capped."""
+        box = parse_box(bbox)
+        check_limit(limit, COMPONENTS_LIMIT)
+        principal.require_somewhere("geo:read")
+        with self._unit_of_work(read_only=True) as uow:
+            found = uow.components.in_box(*box, None, limit + 1)
+        return {"bbox": list(box), **component_markers(found, limit)}
+
+    def places_in_box(
+        self,
+        principal: Principal,
+        bbox: str,
+        *,
+        kinds: tuple[str, ...] = (),
+        limit: int = PLACES_LIMIT,
+    ) -> dict[str, Any]:
+        """Return the gazetteer's points (POIs by default, addresses) inside a small box."""
+        box = parse_box(bbox)
+        wanted = check_place_kinds(kinds)
+        check_limit(limit, PLACES_LIMIT)
+        principal.require_somewhere("geo:read")
+        with self._unit_of_work(read_only=True) as uow:
+            found = uow.cases.places_in_box(box, wanted, limit + 1)
+        return {"bbox": list(box), **place_markers(found, limit)}

@@ -1,8 +1,10 @@
-"""What the command center counts live: open cases and lights per division, closures, charts.
+"""What the command center reads live: open cases and lights per division, closures, charts, map.
 
 The charts' counts read ranges of the indexed times (``accepted_at``, ``closed_at``) or the open
 statuses (``status``), never the whole table. A trend buckets a range by a CASE over the bucket
-edges: exact for any time zone (local days, DST included) and the same SQL on both stores.
+edges: exact for any time zone (local days, DST included) and the same SQL on both stores. The
+map reads the open cases as markers (the same live light as the counts), the child divisions'
+areas, and the gazetteer's points inside a small box.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from sqlalchemy import Connection, and_, case, func, literal, select
 
 from cityops.cases.queries import CaseFilter, OpenCounts, Visibility
 from cityops.cases.situation_charts import BucketCount, DepartmentCounts
+from cityops.cases.situation_map import LIGHT_ORDER, MapCase, MapPlace
 from cityops.cases.workflow import OPEN, WITH_DEPARTMENT
 from cityops.storage.repositories.case_filters import running, where
 from cityops.storage.repositories.case_kpis import additive_counts
-from cityops.storage.schema import cases
+from cityops.storage.schema import cases, divisions, places
 
 # The column of the divisions one level below a division of this code length.
 _CHILD_COLUMN = {
@@ -227,3 +230,90 @@ def department_counts(
         "closed_on_time",
     )
     return [DepartmentCounts(code, **counts) for code, counts in sorted(found.items())]
+
+
+def open_on_map(
+    connection: Connection,
+    visibility: Visibility,
+    division_code: str | None,
+    now: datetime,
+    limit: int,
+) -> tuple[list[MapCase], int]:
+    """Return up to ``limit`` placed open cases, most urgent first, and how many there are.
+
+    Most urgent: red, yellow, green, no light (the live light of :func:`_light_now`); newest
+    first within a light. The count is read only when there are more than ``limit``.
+    """
+    c = cases.c
+    conditions = where(
+        CaseFilter(statuses=tuple(sorted(OPEN)), division_code=division_code), visibility, now
+    )
+    conditions += [c.lon.is_not(None), c.lat.is_not(None)]
+    light = _light_now(now).label("light")
+    inner = (
+        select(c.id, c.accepted_at, c.lon, c.lat, c.status, c.matter_code, light)
+        .where(*conditions)
+        .subquery()
+    )
+    rank = case(
+        *[(inner.c.light == name, index) for index, name in enumerate(LIGHT_ORDER)],
+        else_=len(LIGHT_ORDER),
+    )
+    query = select(inner).order_by(rank, inner.c.id.desc()).limit(limit + 1)
+    found = [
+        MapCase(
+            int(row.id),
+            row.accepted_at,
+            float(row.lon),
+            float(row.lat),
+            str(row.status),
+            str(row.light) if row.light else None,
+            row.matter_code,
+        )
+        for row in connection.execute(query)
+    ]
+    if len(found) <= limit:
+        return found, len(found)
+    total = connection.execute(select(func.count()).select_from(cases).where(*conditions))
+    return found[:limit], int(total.scalar_one())
+
+
+def child_areas(connection: Connection, division_code: str | None) -> dict[str, float]:
+    """Return code → area in m² of the current divisions one level below ``division_code``.
+
+    Districts when no division is given; a grid (the lowest level) is its own only child.
+    """
+    d = divisions.c
+    query = select(d.code, d.area_m2).where(d.valid_to.is_(None))
+    if division_code is None:
+        query = query.where(d.level == "district")
+    elif len(division_code) >= 15:
+        query = query.where(d.code == division_code)
+    else:
+        query = query.where(d.parent_code == division_code)
+    return {str(code): float(area) for code, area in connection.execute(query)}
+
+
+def places_in_box(
+    connection: Connection,
+    box: tuple[float, float, float, float],
+    kinds: Sequence[str],
+    limit: int,
+) -> list[MapPlace]:
+    """Return up to ``limit`` gazetteer points of ``kinds`` inside a lon/lat box, by id."""
+    p = places.c
+    min_lon, min_lat, max_lon, max_lat = box
+    query = (
+        select(p.id, p.kind, p.name, p.lon, p.lat)
+        .where(
+            p.kind.in_(list(kinds)),
+            p.lon.between(min_lon, max_lon),
+            p.lat.between(min_lat, max_lat),
+        )
+        .order_by(p.id)
+        .limit(limit)
+    )
+    return [
+        MapPlace(int(row.id), str(row.kind), str(row.name), float(row.lon), float(row.lat))
+        for row in connection.execute(query)
+    ]

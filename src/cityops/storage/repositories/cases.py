@@ -22,6 +22,7 @@ from cityops.cases.model import (
 from cityops.cases.ports import NewAttachment
 from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibility
 from cityops.cases.situation_charts import BucketCount, DepartmentCounts
+from cityops.cases.situation_map import MapCase, MapPlace
 from cityops.cases.workflow import OPEN, WITH_DEPARTMENT, Status
 from cityops.storage.prepared import constant_in, insert_row, insert_rows
 from cityops.storage.repositories import case_situation
@@ -381,6 +382,22 @@ class SqlCaseRepository:
         return case_situation.department_counts(
             self._connection, visibility, division_code, start, end, now
         )
+
+    def open_on_map(
+        self, visibility: Visibility, division_code: str | None, now: datetime, limit: int
+    ) -> tuple[list[MapCase], int]:
+        """Return up to ``limit`` placed open cases, most urgent first, and their total."""
+        return case_situation.open_on_map(self._connection, visibility, division_code, now, limit)
+
+    def child_areas(self, division_code: str | None) -> dict[str, float]:
+        """Return code → area in m² of the divisions one level below a division."""
+        return case_situation.child_areas(self._connection, division_code)
+
+    def places_in_box(
+        self, box: tuple[float, float, float, float], kinds: Sequence[str], limit: int
+    ) -> list[MapPlace]:
+        """Return up to ``limit`` gazetteer points of ``kinds`` inside a lon/lat box."""
+        return case_situation.places_in_box(self._connection, box, kinds, limit)
 
     def training_texts(self, limit: int) -> list[tuple[str, str]]:
         """Return texts and classes of closed cases, newest first."""

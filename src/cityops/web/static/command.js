@@ -1,30 +1,42 @@
 /* The command center (大屏): cards, one map with drill-down, charts and the live feed.
  *
- * Everything comes from this server's API: /api/v1/situation (cards and open cases per child
- * division), /api/v1/situation/charts (trend, top classes, department leaderboard, channels) of
- * the same scope and period, /api/v1/geo/divisions (shapes) and the event stream. The charts
- * follow the light or dark theme (ECharts' own "dark" theme on a transparent background).
- * Text from the store (names) is always set as text, never as HTML.
+ * Everything comes from this server's API: /api/v1/situation (cards, open cases and areas per
+ * child division), /api/v1/situation/charts (trend, top classes, department leaderboard,
+ * channels) of the same scope and period, /api/v1/geo/divisions (shapes) and the event stream.
+ * The one map shades the divisions by a chosen measure (open, overdue, open per km²); once the
+ * page is ready it adds the open cases as markers clustered by zoom and coloured by light
+ * (/api/v1/situation/cases), and, zoomed in, the components and places layers of the view
+ * (/api/v1/situation/components, /places). The charts follow the light or dark theme (ECharts'
+ * own "dark" theme on a transparent background). Text from the store (names) is always set as
+ * text, never as HTML.
  */
 (function () {
   "use strict";
 
   const root = document.getElementById("command");
-  if (!root || !window.L || !window.echarts) {
+  if (!root || !window.L || !L.markerClusterGroup || !window.echarts || !window.cityopsCommandCharts) {
     return;
   }
   const data = root.dataset;
-  const state = { trail: [], period: "day" };
+  const state = { trail: [], period: "day", measure: "open" };
   const status = document.getElementById("command-status");
   const FEED_LENGTH = 30;
-  const SHADES = ["#e8f1fb", "#9ecae1", "#4292c6", "#08519c"];
+  const SHADES = {
+    open: ["#e8f1fb", "#9ecae1", "#4292c6", "#08519c"],
+    red: ["#fdecea", "#f4a3a0", "#e0524d", "#a50f15"],
+    density: ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#6a51a3"],
+  };
+  const LIGHTS = ["red", "yellow", "green", "none"];  // the worst first
+  const LAYER_ZOOM = Number(data.mapLayerZoom) || 16;
+  const MAX_BOX = 0.099;  // the layers' box, in degrees a side (the API allows 0.1)
 
   // --- talking to the API ----------------------------------------------------------------------
 
-  async function getJSON(path) {
+  async function getJSON(path, signal) {
     const response = await fetch(path, {
       credentials: "same-origin",
       headers: { Accept: "application/json, application/geo+json" },
+      signal: signal,
     });
     if (!response.ok) {
       throw new Error("HTTP " + response.status);
@@ -76,216 +88,320 @@
     }
   }
 
-  // --- the map ---------------------------------------------------------------------------------
+  // --- the map: divisions shaded by a measure ----------------------------------------------------
 
-  const map = L.map("command-map", { zoomSnap: 0.25, attributionControl: Boolean(data.tileUrl) });
+  const map = L.map("command-map", { zoomSnap: 0.25, maxZoom: 19,
+    attributionControl: Boolean(data.tileUrl) });
   if (data.tileUrl) {
     L.tileLayer(data.tileUrl, { attribution: data.tileAttribution, maxZoom: 19 }).addTo(map);
   }
+  map.createPane("layers").style.zIndex = 450;  // above the shapes, below the case markers
+  const ZERO = { open: 0, red: 0, density: 0 };
+
+  function fill(message, values) {
+    return message.replace(/\{(\w+)\}/g, function (all, name) {
+      return name in values ? String(values[name]) : all;
+    });
+  }
+
+  function box(title, lines, link) {  // popups and tooltips, built from text nodes
+    const element = document.createElement("div");
+    const heading = document.createElement(link ? "a" : "strong");
+    heading.textContent = title;
+    if (link) {
+      heading.href = link;
+    }
+    element.appendChild(heading);
+    for (const line of lines) {
+      element.appendChild(document.createElement("br"));
+      element.appendChild(document.createTextNode(line));
+    }
+    return element;
+  }
+
+  const density = function (value) { return value.toFixed(1) + " " + data.msgPerKm2; };
   const shapes = L.geoJSON(null, {
     style: function () {
-      return { color: "#0d2a4a", weight: 1.5, fillOpacity: 0.7, fillColor: SHADES[0] };
+      return { color: "#0d2a4a", weight: 1.5, fillOpacity: 0.7, fillColor: SHADES.open[0] };
     },
     onEachFeature: function (feature, layer) {
       layer.on("click", function () {
         drillInto(feature.properties.code, feature.properties.name);
       });
       layer.bindTooltip(function () {
-        const box = document.createElement("div");
-        const counts = layer.counts || { open: 0, red: 0 };
-        const name = document.createElement("strong");
-        name.textContent = feature.properties.name + " ";
-        box.appendChild(name);
-        box.appendChild(
-          document.createTextNode(
-            data.msgOpen + " " + counts.open + " · " + data.msgOverdue + " " + counts.red,
-          ),
-        );
-        return box;
+        const counts = layer.counts || ZERO;
+        return box(feature.properties.name, [data.msgOpen + " " + counts.open + " · " +
+          data.msgOverdue + " " + counts.red + " · " + density(counts.density)]);
       }, { sticky: true });
     },
   }).addTo(map);
 
-  function shade(open, highest) {
-    if (!open) {
-      return SHADES[0];
-    }
-    const share = open / Math.max(highest, 1);
-    return share > 0.66 ? SHADES[3] : share > 0.33 ? SHADES[2] : SHADES[1];
+  function measured(layer) {
+    return (layer.counts || ZERO)[state.measure];
   }
 
-  async function drawMap(children) {
+  function shade(value, highest) {  // four classes: 0, up to ⅓, ⅔ and all of the highest
+    const palette = SHADES[state.measure];
+    if (!value || !highest) {
+      return palette[0];
+    }
+    return value * 3 > highest * 2 ? palette[3] : value * 3 > highest ? palette[2] : palette[1];
+  }
+
+  function drawLegend(highest) {
+    const steps = document.getElementById("legend-steps");
+    const palette = SHADES[state.measure];
+    const counted = state.measure !== "density";
+    steps.replaceChildren();
+    function step(color, text) {
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = color;
+      steps.append(swatch, document.createTextNode(text));
+    }
+    step(palette[0], "0");
+    let below = 0;
+    for (let index = 1; index <= 3 && highest > 0; index++) {
+      const bound = (highest * index) / 3;
+      if (!counted) {
+        step(palette[index], "≤ " + bound.toFixed(1));
+        continue;
+      }
+      const top = Math.floor(bound + 1e-9);  // counts in this class: below + 1 … top
+      if (top > below) {
+        step(palette[index], top === below + 1 ? String(top) : below + 1 + "–" + top);
+      }
+      below = Math.max(below, top);
+    }
+    if (!counted) {
+      steps.append(document.createTextNode(" " + data.msgPerKm2));
+    }
+    const select = document.getElementById("map-measure");
+    document.getElementById("legend-measure").textContent = select.selectedOptions[0].text;
+    document.getElementById("legend").dataset.measure = state.measure;
+  }
+
+  function styleShapes() {
+    const layers = shapes.getLayers();
+    const highest = Math.max(0, ...layers.map(measured));
+    for (const layer of layers) {
+      const red = (layer.counts || ZERO).red;
+      layer.setStyle({ fillColor: shade(measured(layer), highest), weight: red ? 3 : 1.5,
+        color: red ? "#c62828" : "#0d2a4a" });
+    }
+    drawLegend(highest);
+    root.dataset.measure = state.measure;
+  }
+
+  async function drawMap(situation) {
     const code = division();
     const path = code
       ? "/api/v1/geo/divisions?parent_code=" + encodeURIComponent(code)
       : "/api/v1/geo/divisions?level=district";
     const collection = await getJSON(path);
-    const counts = new Map(children.map(function (c) { return [c.code, c]; }));
-    const highest = Math.max(0, ...children.map(function (c) { return c.open; }));
+    const counts = new Map(situation.children.map(function (c) { return [c.code, c]; }));
+    const areas = new Map((situation.areas || []).map(function (a) { return [a.code, a]; }));
     shapes.clearLayers();
     shapes.addData(collection);
     shapes.eachLayer(function (layer) {
-      const found = counts.get(layer.feature.properties.code) || { open: 0, red: 0 };
-      layer.counts = found;
-      layer.setStyle({ fillColor: shade(found.open, highest), weight: found.red ? 3 : 1.5,
-        color: found.red ? "#c62828" : "#0d2a4a" });
+      const properties = layer.feature.properties;
+      const found = counts.get(properties.code) || ZERO;
+      const area = areas.get(properties.code);
+      const km2 = (properties.area_m2 || 0) / 1e6;
+      layer.counts = { open: found.open, red: found.red,
+        density: area ? area.open_per_km2 || 0 : km2 ? found.open / km2 : 0 };
       if (layer.getElement()) {
-        layer.getElement().dataset.code = layer.feature.properties.code;
+        layer.getElement().dataset.code = properties.code;
       }
     });
+    styleShapes();
     if (collection.features.length) {
       map.fitBounds(shapes.getBounds(), { padding: [12, 12] });
     }
   }
 
-  // --- charts ----------------------------------------------------------------------------------
+  document.getElementById("map-measure").addEventListener("change", function (event) {
+    state.measure = event.target.value;
+    styleShapes();
+  });
 
-  function storedDark() {
+  // --- the map: case markers clustered by zoom, coloured by light -------------------------------
+
+  const notes = { markers: "", layers: "" };
+  function note(source, text) {
+    notes[source] = text;
+    document.getElementById("map-note").textContent =
+      Object.values(notes).filter(Boolean).join(" · ");
+  }
+
+  const markers = L.markerClusterGroup({
+    showCoverageOnHover: false,
+    maxClusterRadius: 50,
+    iconCreateFunction: function (cluster) {
+      let worst = LIGHTS.length - 1;
+      for (const marker of cluster.getAllChildMarkers()) {
+        worst = Math.min(worst, LIGHTS.indexOf(marker.options.light));
+        if (!worst) {
+          break;
+        }
+      }
+      const count = document.createElement("span");
+      count.textContent = cluster.getChildCount();
+      return L.divIcon({ html: count, className: "case-cluster light-" + LIGHTS[worst],
+        iconSize: L.point(36, 36) });
+    },
+  }).addTo(map);
+
+  function statusName(code) {
+    return data["status" + code.split("_").map(function (part) {
+      return part.charAt(0).toUpperCase() + part.slice(1);
+    }).join("")];
+  }
+
+  function caseMarker(item) {
+    const light = item.light || "none";
+    const lightName = data["msgLight" + light.charAt(0).toUpperCase() + light.slice(1)];
+    const marker = L.marker([item.lat, item.lon], {
+      icon: L.divIcon({ className: "case-marker light-" + light, iconSize: L.point(14, 14) }),
+      title: item.number + " · " + lightName,
+      light: light,
+    });
+    marker.bindPopup(function () {
+      return box(data.msgPopupCase + " " + item.number, [
+        data.msgPopupMatter + ": " + (item.matter.name || item.matter.code || "–"),
+        data.msgPopupStatus + ": " + (statusName(item.status) || item.status_label),
+        data.msgPopupLight + ": " + lightName,
+      ], "/cases/" + encodeURIComponent(item.number));
+    });
+    return marker;
+  }
+
+  let markerRequest = null;
+  let markersOf;  // the division whose markers are on the map (undefined: none yet)
+
+  async function loadMarkers() {
+    if (markerRequest) {
+      markerRequest.abort();
+    }
+    const request = (markerRequest = new AbortController());
+    const code = division();
+    root.dataset.markers = "loading";
+    markers.clearLayers();
+    markersOf = undefined;
+    note("markers", data.msgMarkersLoading);
     try {
-      return localStorage.getItem("cityops-theme") === "dark";
-    } catch (ignored) {
-      return false;
+      const found = await getJSON("/api/v1/situation/cases?" + query(), request.signal);
+      if (request !== markerRequest) {
+        return;
+      }
+      markers.addLayers(found.items.map(caseMarker));
+      markersOf = code;
+      note("markers", found.truncated
+        ? fill(data.msgMarkersTruncated, { shown: found.count, total: found.total }) : "");
+      root.dataset.markerCount = String(found.count);
+      root.dataset.markers = "ready";
+    } catch (error) {
+      if (request === markerRequest) {  // not merely cut short by a newer load
+        note("markers", data.msgMarkersFailed);
+        root.dataset.markers = "failed";
+      }
     }
   }
 
-  // The charts start in the stored theme (a theme set before the first option does not hold).
-  let chartTheme = storedDark() ? "dark" : "default";
-  function chartIn(id) {
-    return echarts.init(document.getElementById(id), chartTheme);
+  // --- the map: components and places, zoomed in ------------------------------------------------
+
+  const overlays = { components: L.layerGroup(), places: L.layerGroup() };
+  const overlayNames = { components: data.msgLayerComponents, places: data.msgLayerPlaces };
+  const renderer = L.svg({ pane: "layers" });
+  const control = {};
+  for (const name of Object.keys(overlays)) {
+    control[overlayNames[name]] = overlays[name];
   }
-  const charts = {
-    trend: chartIn("chart-trend"),
-    classes: chartIn("chart-classes"),
-    departments: chartIn("chart-departments"),
-    channels: chartIn("chart-channels"),
-  };
-  const RED = "#c62828";
-  window.addEventListener("resize", function () {
-    for (const chart of Object.values(charts)) {
-      chart.resize();
+  L.control.layers(null, control, { collapsed: false }).addTo(map);
+
+  function layerMarker(name, item) {
+    const component = name === "components";
+    const marker = L.circleMarker([item.lat, item.lon], {
+      renderer: renderer, pane: "layers", radius: component ? 4 : 6, weight: 1.5,
+      color: component ? "#3e2723" : "#004d40", fillColor: component ? "#a1887f" : "#4db6ac",
+      fillOpacity: 0.9, className: component ? "map-component" : "map-place",
+    });
+    marker.bindTooltip(function () {
+      return component
+        ? box(item.name, [data.msgPopupClass + ": " + (item.class_name || item.class_code),
+          data.msgPopupStatus + ": " + item.status])
+        : box(item.name, []);
+    });
+    return marker;
+  }
+
+  function viewBox() {  // the map's view, cut to the largest box the API serves
+    const bounds = map.getBounds();
+    const middle = bounds.getCenter();
+    const halfLon = Math.min(bounds.getEast() - bounds.getWest(), MAX_BOX) / 2;
+    const halfLat = Math.min(bounds.getNorth() - bounds.getSouth(), MAX_BOX) / 2;
+    return [middle.lng - halfLon, middle.lat - halfLat, middle.lng + halfLon, middle.lat + halfLat]
+      .map(function (value) { return value.toFixed(6); }).join(",");
+  }
+
+  let layerRequest = null;
+  let layerTimer = null;
+
+  async function loadLayers() {
+    if (layerRequest) {
+      layerRequest.abort();
+      layerRequest = null;
+    }
+    const wanted = Object.keys(overlays).filter(function (n) { return map.hasLayer(overlays[n]); });
+    for (const name of Object.keys(overlays)) {
+      overlays[name].clearLayers();
+    }
+    root.dataset.layers = wanted.length ? "loading" : "off";
+    if (!wanted.length || map.getZoom() < LAYER_ZOOM) {
+      note("layers", wanted.length ? data.msgZoomIn : "");
+      if (wanted.length) {
+        root.dataset.layers = "zoom";
+      }
+      return;
+    }
+    const request = (layerRequest = new AbortController());
+    const bbox = "bbox=" + viewBox();
+    const problems = [];
+    await Promise.all(wanted.map(async function (name) {
+      try {
+        const found = await getJSON("/api/v1/situation/" + name + "?" + bbox, request.signal);
+        if (request === layerRequest) {
+          overlays[name].clearLayers();
+          for (const item of found.items) {
+            overlays[name].addLayer(layerMarker(name, item));
+          }
+          if (found.truncated) {
+            problems.push(fill(data.msgLayerTruncated,
+              { layer: overlayNames[name], shown: found.count }));
+          }
+        }
+      } catch (error) {
+        problems.push(fill(data.msgLayerFailed, { layer: overlayNames[name] }));
+      }
+    }));
+    if (request === layerRequest) {
+      note("layers", problems.join(" · "));
+      root.dataset.layers = "ready";
+    }
+  }
+
+  map.on("overlayadd overlayremove", loadLayers);
+  map.on("moveend", function () {
+    root.dataset.zoom = String(map.getZoom());
+    clearTimeout(layerTimer);
+    if (Object.values(overlays).some(function (layer) { return map.hasLayer(layer); })) {
+      layerTimer = setTimeout(loadLayers, 250);
     }
   });
 
-  function channelName(code) {
-    const key = "channel" + code.split("_").map(function (part) {
-      return part.charAt(0).toUpperCase() + part.slice(1);
-    }).join("");
-    return data[key] || code;
-  }
+  // --- charts (command_charts.js) -------------------------------------------------------------
 
-  // An option every chart starts from: the page's background, and a notice when there is no data.
-  function base(empty) {
-    return {
-      backgroundColor: "transparent",
-      title: empty
-        ? { text: data.msgEmpty, left: "center", top: "middle", textStyle: { fontSize: 14 } }
-        : { show: false },
-    };
-  }
-
-  // Tooltip lines built as text nodes: names come from the store and are never HTML.
-  function tooltipBox(title, lines) {
-    const box = document.createElement("div");
-    const heading = document.createElement("strong");
-    heading.textContent = title;
-    box.appendChild(heading);
-    for (const line of lines) {
-      box.appendChild(document.createElement("br"));
-      box.appendChild(document.createTextNode(line));
-    }
-    return box;
-  }
-
-  function percent(rate) {
-    return rate === null || rate === undefined ? null : Math.round(rate * 1000) / 10;
-  }
-
-  function drawTrend(series) {
-    const hourly = series.unit === "hour";
-    document.getElementById("trend-range").textContent =
-      hourly ? data.msgHourly : data.msgDaily;
-    const labels = series.buckets.map(function (start) {
-      return hourly ? start.slice(11, 16) : start.slice(5, 10);
-    });
-    const bars = Object.keys(series.accepted).map(function (channel) {
-      return { name: channelName(channel), type: "bar", stack: "accepted",
-        emphasis: { focus: "series" }, data: series.accepted[channel] };
-    });
-    const empty = !bars.length && !series.closed.some(Boolean);
-    charts.trend.setOption(Object.assign(base(empty), {
-      grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      legend: { top: 0, type: "scroll" },
-      xAxis: { type: "category", data: labels },
-      yAxis: { type: "value", minInterval: 1 },
-      series: bars.concat([
-        { name: data.msgClosed, type: "line", symbolSize: 5, z: 3, data: series.closed },
-        { name: data.msgOnTimeClosed, type: "line", symbolSize: 5, z: 3,
-          lineStyle: { type: "dashed" }, data: series.closed_on_time },
-      ]),
-    }), true);
-  }
-
-  function drawClasses(classes) {
-    const ranked = classes.slice().reverse();  // the most frequent at the top
-    charts.classes.setOption(Object.assign(base(!classes.length), {
-      grid: { left: 8, right: 40, top: 8, bottom: 8, containLabel: true },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      xAxis: { type: "value", minInterval: 1 },
-      yAxis: { type: "category", data: ranked.map(function (c) { return c.name; }),
-        axisLabel: { interval: 0, width: 130, overflow: "truncate" } },
-      series: [{ name: data.msgAccepted, type: "bar", label: { show: true, position: "right" },
-        data: ranked.map(function (c) { return c.accepted; }) }],
-    }), true);
-  }
-
-  function drawDepartments(departments) {
-    const ranked = departments.slice().reverse();  // the best rate at the top
-    charts.departments.setOption(Object.assign(base(!departments.length), {
-      grid: { left: 8, right: 40, top: 28, bottom: 8, containLabel: true },
-      tooltip: {
-        trigger: "axis",
-        axisPointer: { type: "shadow" },
-        formatter: function (items) {
-          const row = ranked[items[0].dataIndex];
-          const rate = percent(row.on_time_closing_rate);
-          return tooltipBox(row.name, [
-            data.msgOnTime + ": " + (rate === null ? "–" : rate),
-            data.msgOverdue + ": " + row.overdue,
-            data.msgOpen + ": " + row.open,
-            data.msgClosed + ": " + row.closed,
-          ]);
-        },
-      },
-      legend: { top: 0, data: [data.msgOnTime, data.msgOverdue] },
-      yAxis: { type: "category", data: ranked.map(function (d) { return d.name; }),
-        axisLabel: { interval: 0, width: 150, overflow: "truncate" } },
-      xAxis: [{ type: "value", max: 100 },
-        { type: "value", position: "top", show: false, minInterval: 1 }],
-      series: [
-        { name: data.msgOnTime, type: "bar", label: { show: true, position: "right" },
-          data: ranked.map(function (d) { return percent(d.on_time_closing_rate); }) },
-        { name: data.msgOverdue, type: "bar", xAxisIndex: 1, itemStyle: { color: RED },
-          data: ranked.map(function (d) { return d.overdue; }) },
-      ],
-    }), true);
-  }
-
-  function drawChannels(channels) {
-    charts.channels.setOption(Object.assign(base(!channels.length), {
-      tooltip: { trigger: "item" },
-      series: [{ type: "pie", radius: ["35%", "70%"], data: channels.map(function (c) {
-        return { name: channelName(c.channel), value: c.accepted };
-      }) }],
-    }), true);
-  }
-
-  function drawCharts(found) {
-    drawTrend(found.series);
-    drawClasses(found.top_classes);
-    drawDepartments(found.departments);
-    drawChannels(found.channels);
-  }
+  const charts = window.cityopsCommandCharts(data);
 
   // --- the trail (breadcrumb) ------------------------------------------------------------------
 
@@ -342,12 +458,15 @@
         return;
       }
       showCards(situation.cards);
-      drawCharts(found);
-      await drawMap(situation.children);
+      charts.draw(found);
+      await drawMap(situation);
       if (mine === ticket) {
         status.textContent = "";
         root.dataset.state = "ready";
         root.dataset.division = division() || "";
+        if (markersOf !== division()) {  // after the figures: markers never hold up a drill-down
+          loadMarkers();
+        }
       }
     } catch (error) {
       if (mine === ticket) {
@@ -365,12 +484,7 @@
   const themeToggle = document.getElementById("theme-toggle");
   function applyTheme(dark) {
     document.documentElement.dataset.theme = dark ? "dark" : "light";
-    if (chartTheme !== (dark ? "dark" : "default")) {
-      chartTheme = dark ? "dark" : "default";
-      for (const chart of Object.values(charts)) {
-        chart.setTheme(chartTheme);
-      }
-    }
+    charts.setDark(dark);
     themeToggle.setAttribute("aria-pressed", dark ? "true" : "false");
     themeToggle.textContent = dark ? data.msgThemeLight : data.msgThemeDark;
     try {
@@ -380,7 +494,7 @@
   themeToggle.addEventListener("click", function () {
     applyTheme(document.documentElement.dataset.theme !== "dark");
   });
-  applyTheme(storedDark());
+  applyTheme(charts.storedDark());
 
   // --- the live feed ---------------------------------------------------------------------------
 
@@ -403,9 +517,10 @@
     while (feed.children.length > FEED_LENGTH) {
       feed.lastElementChild.remove();
     }
-    if (!pending) {  // many events at once: one refresh of the figures
+    if (!pending) {  // many events at once: one refresh of the figures and markers
       pending = setTimeout(function () {
         pending = null;
+        markersOf = undefined;
         refresh();
       }, 1000);
     }
