@@ -101,6 +101,11 @@ def shoot(out: Path, cases: int) -> None:
                 _until(page, "#work", "data-state", "ready")
                 page.screenshot(path=str(out / "workspace-patroller.png"))
 
+                page = _sign_in(browser, base, "admin", accounts["admin"], 1440, 900)
+                page.goto(f"{base}/admin/rules")
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(out / "admin-rules.png"))
+
                 page = browser.new_context(viewport={"width": 1024, "height": 800}).new_page()
                 page.goto(f"{base}/status?number={case['number']}")
                 page.screenshot(path=str(out / "public-status.png"), full_page=True)
