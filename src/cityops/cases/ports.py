@@ -12,8 +12,9 @@ from cityops.cases.model import Attachment, Case, Channel, HistoryEntry, NearbyC
 from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibility
 from cityops.cases.rules import MatterRule
 from cityops.cases.situation_charts import BucketCount, DepartmentCounts
-from cityops.cases.situation_map import MapCase, MapPlace
+from cityops.cases.situation_map import MapCase
 from cityops.catalog.components import ComponentRepository
+from cityops.geo.places import PlaceRepository
 from cityops.geo.ports import GeoUnitOfWork
 
 
@@ -208,12 +209,6 @@ class CaseRepository(Protocol):
         """Return code → area in m² of the current divisions one level below a division."""
         ...
 
-    def places_in_box(
-        self, box: tuple[float, float, float, float], kinds: Sequence[str], limit: int
-    ) -> list[MapPlace]:
-        """Return up to ``limit`` gazetteer points of ``kinds`` inside a lon/lat box."""
-        ...
-
     def training_texts(self, limit: int) -> list[tuple[str, str]]:
         """Return (description, matter class) of closed cases, newest first."""
         ...
@@ -291,4 +286,9 @@ class CasesUnitOfWork(GeoUnitOfWork, Protocol):
     @property
     def components(self) -> ComponentRepository:
         """Managed components."""
+        ...
+
+    @property
+    def places(self) -> PlaceRepository:
+        """The gazetteer's places."""
         ...

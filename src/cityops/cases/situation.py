@@ -226,5 +226,5 @@ class SituationService:
         check_limit(limit, PLACES_LIMIT)
         principal.require_somewhere("geo:read")
         with self._unit_of_work(read_only=True) as uow:
-            found = uow.cases.places_in_box(box, wanted, limit + 1)
+            found = uow.places.in_box(box, wanted, limit + 1)
         return {"bbox": list(box), **place_markers(found, limit)}

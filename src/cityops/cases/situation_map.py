@@ -30,6 +30,7 @@ from cityops.cases.queries import OpenCounts
 from cityops.cases.workflow import STATUS_LABELS_ZH, Status
 from cityops.catalog.components import Component
 from cityops.catalog.reference import component_classes, find_matter_class
+from cityops.geo.places import PlacePoint
 from cityops.kernel.errors import ValidationFailed
 
 MAP_CASES_LIMIT = 5_000
@@ -51,17 +52,6 @@ class MapCase:
     status: str
     light: str | None  # red, yellow, green; None before dispatch
     matter_code: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class MapPlace:
-    """A gazetteer point (a POI or an address) on the map."""
-
-    id: int
-    kind: str
-    name: str
-    lon: float
-    lat: float
 
 
 def check_limit(limit: int, maximum: int) -> int:
@@ -146,7 +136,7 @@ def component_markers(found: Sequence[Component], limit: int) -> dict[str, Any]:
     return {"items": items, "count": len(items), "truncated": len(found) > limit}
 
 
-def place_markers(found: Sequence[MapPlace], limit: int) -> dict[str, Any]:
+def place_markers(found: Sequence[PlacePoint], limit: int) -> dict[str, Any]:
     """Return gazetteer points, capped at ``limit``."""
     items = [
         {"id": p.id, "kind": p.kind, "name": p.name, "lon": p.lon, "lat": p.lat}

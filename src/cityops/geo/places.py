@@ -43,6 +43,23 @@ class PlaceRepository(Protocol):
         """Return a value that changes whenever places change."""
         ...
 
+    def in_box(
+        self, box: tuple[float, float, float, float], kinds: Sequence[str], limit: int
+    ) -> list[PlacePoint]:
+        """Return up to ``limit`` places of ``kinds`` whose point lies in a lon/lat box, by id."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlacePoint:
+    """A place reduced to its point, for a map layer."""
+
+    id: int
+    kind: str
+    name: str
+    lon: float
+    lat: float
+
 
 class PlacesUnitOfWork(UnitOfWork, Protocol):
     """A transaction with the places repository."""

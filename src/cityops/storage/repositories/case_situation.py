@@ -17,11 +17,11 @@ from sqlalchemy import Connection, and_, case, func, literal, select
 
 from cityops.cases.queries import CaseFilter, OpenCounts, Visibility
 from cityops.cases.situation_charts import BucketCount, DepartmentCounts
-from cityops.cases.situation_map import LIGHT_ORDER, MapCase, MapPlace
+from cityops.cases.situation_map import LIGHT_ORDER, MapCase
 from cityops.cases.workflow import OPEN, WITH_DEPARTMENT
 from cityops.storage.repositories.case_filters import running, where
 from cityops.storage.repositories.case_kpis import additive_counts
-from cityops.storage.schema import cases, divisions, places
+from cityops.storage.schema import cases, divisions
 
 # The column of the divisions one level below a division of this code length.
 _CHILD_COLUMN = {
@@ -292,28 +292,3 @@ def child_areas(connection: Connection, division_code: str | None) -> dict[str, 
     else:
         query = query.where(d.parent_code == division_code)
     return {str(code): float(area) for code, area in connection.execute(query)}
-
-
-def places_in_box(
-    connection: Connection,
-    box: tuple[float, float, float, float],
-    kinds: Sequence[str],
-    limit: int,
-) -> list[MapPlace]:
-    """Return up to ``limit`` gazetteer points of ``kinds`` inside a lon/lat box, by id."""
-    p = places.c
-    min_lon, min_lat, max_lon, max_lat = box
-    query = (
-        select(p.id, p.kind, p.name, p.lon, p.lat)
-        .where(
-            p.kind.in_(list(kinds)),
-            p.lon.between(min_lon, max_lon),
-            p.lat.between(min_lat, max_lat),
-        )
-        .order_by(p.id)
-        .limit(limit)
-    )
-    return [
-        MapPlace(int(row.id), str(row.kind), str(row.name), float(row.lon), float(row.lat))
-        for row in connection.execute(query)
-    ]

@@ -22,7 +22,7 @@ from cityops.cases.model import (
 from cityops.cases.ports import NewAttachment
 from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibility
 from cityops.cases.situation_charts import BucketCount, DepartmentCounts
-from cityops.cases.situation_map import MapCase, MapPlace
+from cityops.cases.situation_map import MapCase
 from cityops.cases.workflow import OPEN, WITH_DEPARTMENT, Status
 from cityops.storage.prepared import constant_in, insert_row, insert_rows
 from cityops.storage.repositories import case_situation
@@ -392,12 +392,6 @@ class SqlCaseRepository:
     def child_areas(self, division_code: str | None) -> dict[str, float]:
         """Return code → area in m² of the divisions one level below a division."""
         return case_situation.child_areas(self._connection, division_code)
-
-    def places_in_box(
-        self, box: tuple[float, float, float, float], kinds: Sequence[str], limit: int
-    ) -> list[MapPlace]:
-        """Return up to ``limit`` gazetteer points of ``kinds`` inside a lon/lat box."""
-        return case_situation.places_in_box(self._connection, box, kinds, limit)
 
     def training_texts(self, limit: int) -> list[tuple[str, str]]:
         """Return texts and classes of closed cases, newest first."""

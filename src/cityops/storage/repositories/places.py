@@ -9,6 +9,7 @@ import shapely
 from sqlalchemy import Connection, delete, func, insert, select
 
 from cityops.geo.gazetteer import NamedPlace
+from cityops.geo.places import PlacePoint
 from cityops.storage.schema import places
 
 _CHUNK = 500
@@ -51,6 +52,27 @@ class SqlPlaceRepository:
                     for p in chunk
                 ],
             )
+
+    def in_box(
+        self, box: tuple[float, float, float, float], kinds: Sequence[str], limit: int
+    ) -> list[PlacePoint]:
+        """Return up to ``limit`` places of ``kinds`` whose point lies in a lon/lat box, by id."""
+        p = places.c
+        min_lon, min_lat, max_lon, max_lat = box
+        query = (
+            select(p.id, p.kind, p.name, p.lon, p.lat)
+            .where(
+                p.kind.in_(list(kinds)),
+                p.lon.between(min_lon, max_lon),
+                p.lat.between(min_lat, max_lat),
+            )
+            .order_by(p.id)
+            .limit(limit)
+        )
+        return [
+            PlacePoint(int(row.id), str(row.kind), str(row.name), float(row.lon), float(row.lat))
+            for row in self._connection.execute(query)
+        ]
 
     def revision(self) -> tuple[int, int]:
         """Return (highest id, count): changes whenever places change."""
