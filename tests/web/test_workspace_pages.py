@@ -75,3 +75,12 @@ def test_a_case_offers_each_role_its_own_moves(client, city):
     act(client, city.handler_sz, dispatched_id, "report", comment="修好了")
     patroller = client.get(f"/api/v1/cases/{dispatched_id}", headers=city.patroller).json()
     assert set(patroller["your_commands"]) >= {"verify_pass", "verify_fail"}
+
+
+def test_the_home_page_links_to_the_pages_each_role_may_open(client, city):
+    clerk = client.get("/", headers=city.intake).text
+    assert 'href="/work"' in clerk
+    assert 'href="/intake"' in clerk
+    handler = client.get("/", headers=city.handler_sz).text
+    assert 'href="/work"' in handler
+    assert 'href="/intake"' not in handler  # a department handler does not register cases
