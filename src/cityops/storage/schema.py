@@ -372,6 +372,26 @@ matter_rules = Table(
     Column("updated_by", String(100), nullable=False),
 )
 
+KPI_ADDITIVE_COUNTERS = (
+    "accepted",
+    "filed",
+    "dispatched",
+    "handled",
+    "handled_on_time",
+    "to_close",
+    "closed",
+    "closed_on_time",
+    "reworked",
+    "extended",
+    "returned",
+    "held",
+    "self_handled",
+    "evaluated",
+    "satisfaction_sum",
+    "satisfied",
+)
+"""The KPI counters that add up across days and groups (a column each in the day cells)."""
+
 # KPI day cells: the additive counters of the cases accepted on one local day, per group of one
 # dimension, plus each working-time measure's values packed as little-endian int32 (medians stay
 # exact). Rebuilt per day from ``cases`` for the days whose cases changed (see case_kpi_cells.py).
@@ -381,27 +401,7 @@ case_kpi_cells = Table(
     Column("dimension", String(16), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("group_key", String(100), primary_key=True),
-    *(
-        Column(name, Integer, nullable=False)
-        for name in (
-            "accepted",
-            "filed",
-            "dispatched",
-            "handled",
-            "handled_on_time",
-            "to_close",
-            "closed",
-            "closed_on_time",
-            "reworked",
-            "extended",
-            "returned",
-            "held",
-            "self_handled",
-            "evaluated",
-            "satisfaction_sum",
-            "satisfied",
-        )
-    ),
+    *(Column(name, Integer, nullable=False) for name in KPI_ADDITIVE_COUNTERS),
     Column("seconds_to_dispatch", LargeBinary, nullable=False),
     Column("seconds_to_handle", LargeBinary, nullable=False),
     Column("seconds_to_close", LargeBinary, nullable=False),

@@ -11,29 +11,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from cityops.cases.queries import KpiCounters
 from cityops.cases.workflow import Status
 from cityops.storage.repositories.case_filters import running
-from cityops.storage.schema import cases
+from cityops.storage.schema import KPI_ADDITIVE_COUNTERS, cases
 
-_COUNTED = (
-    "accepted",
-    "filed",
-    "dispatched",
-    "handled",
-    "handled_on_time",
-    "to_close",
-    "closed",
-    "closed_on_time",
-    "reworked",
-    "extended",
-    "returned",
-    "held",
-    "overdue_open",
-    "self_handled",
-    "evaluated",
-    "satisfaction_sum",
-    "satisfied",
-)
-# Every counter but overdue_open, which depends on the moment of asking.
-ADDITIVE = tuple(name for name in _COUNTED if name != "overdue_open")
+# Every counter but overdue_open adds up; that one depends on the moment of asking.
+ADDITIVE = KPI_ADDITIVE_COUNTERS
+_COUNTED = (*ADDITIVE, "overdue_open")
 _TIMED = ("seconds_to_dispatch", "seconds_to_handle", "seconds_to_close")
 
 

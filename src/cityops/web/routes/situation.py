@@ -11,19 +11,20 @@ from cityops.cases.situation_map import COMPONENTS_LIMIT, MAP_CASES_LIMIT, PLACE
 from cityops.web.security import Require, services_of
 
 router = APIRouter(prefix="/api/v1/situation", tags=["command center"])
+Analyst = Annotated[Principal, Depends(Require("analytics:read"))]
+Division = Annotated[
+    str | None,
+    Query(max_length=15, description="a district, street, community or grid code to drill into"),
+]
+Period = Annotated[str, Query(description="day, week (7 days) or month (30 days)")]
 
 
 @router.get("")
 def situation(
     request: Request,
-    principal: Annotated[Principal, Depends(Require("analytics:read"))],
-    division: Annotated[
-        str | None,
-        Query(
-            max_length=15, description="a district, street, community or grid code to drill into"
-        ),
-    ] = None,
-    period: Annotated[str, Query(description="day, week (7 days) or month (30 days)")] = "day",
+    principal: Analyst,
+    division: Division = None,
+    period: Period = "day",
 ) -> dict[str, Any]:
     """Cards of the period beside the previous one, and open cases per division one level down.
 
@@ -37,14 +38,9 @@ def situation(
 @router.get("/charts")
 def situation_charts(
     request: Request,
-    principal: Annotated[Principal, Depends(Require("analytics:read"))],
-    division: Annotated[
-        str | None,
-        Query(
-            max_length=15, description="a district, street, community or grid code to drill into"
-        ),
-    ] = None,
-    period: Annotated[str, Query(description="day, week (7 days) or month (30 days)")] = "day",
+    principal: Analyst,
+    division: Division = None,
+    period: Period = "day",
 ) -> dict[str, Any]:
     """Return the command center's charts of a scope and period.
 
@@ -60,13 +56,8 @@ def situation_charts(
 @router.get("/cases")
 def situation_cases(
     request: Request,
-    principal: Annotated[Principal, Depends(Require("analytics:read"))],
-    division: Annotated[
-        str | None,
-        Query(
-            max_length=15, description="a district, street, community or grid code to drill into"
-        ),
-    ] = None,
+    principal: Analyst,
+    division: Division = None,
     limit: Annotated[
         int, Query(ge=1, le=MAP_CASES_LIMIT, description="at most this many markers")
     ] = MAP_CASES_LIMIT,
