@@ -287,6 +287,23 @@ def test_the_one_map_has_markers_measures_and_layers(browser: Any, server: Serve
         _wait_for(page, "layers", "off")
         assert page.locator("#command-map .map-component").count() == 0
 
+        # A live event while a case's popup is open refreshes the figures but leaves the popup
+        # (and its markers) alone; closing the popup brings the markers up to date.
+        marker = _a_single_marker(page)
+        marker.click()
+        popup = page.locator("#command-map .leaflet-popup-content a")
+        popup.wait_for(timeout=WAIT_MS)
+        shown = int(page.get_attribute("#command", "data-marker-count") or 0)
+        case = _new_case(server)
+        page.wait_for_selector(f"#feed li:has-text('{case['number']}')", timeout=WAIT_MS)
+        page.wait_for_timeout(1500)  # the feed's refresh waits a second to batch events
+        _wait_for(page, "state", "ready")
+        assert page.get_attribute("#command", "data-markers") == "ready"
+        assert popup.count() == 1
+        page.click("#command-map .leaflet-popup-close-button")
+        _until(page, lambda: page.get_attribute("#command", "data-marker-count") == str(shown + 1))
+        _wait_for(page, "markers", "ready")
+        _until(page, lambda: popup.count() == 0)  # the popup fades out before it goes
         # A marker's popup links to the case page, which opens that case.
         marker = _a_single_marker(page)
         number = (marker.get_attribute("title") or "").split(" ")[0]

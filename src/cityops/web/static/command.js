@@ -265,6 +265,14 @@
       title: item.number + " · " + lightName,
       light: light,
     });
+    marker.on("popupopen", function () { reading = true; });
+    marker.on("popupclose", function () {
+      reading = false;
+      if (markersStale) {  // what the live feed held back while the popup was open
+        markersStale = false;
+        loadMarkers();
+      }
+    });
     marker.bindPopup(function () {
       return box(data.msgPopupCase + " " + item.number, [
         data.msgPopupMatter + ": " + (item.matter.name || item.matter.code || "–"),
@@ -275,6 +283,10 @@
     return marker;
   }
 
+  // A live refresh must not pull a case's popup from under its reader: while one is open the
+  // markers wait, and catch up when it closes.
+  let reading = false;
+  let markersStale = false;
   let markerRequest = null;
   let markersOf;  // the division whose markers are on the map (undefined: none yet)
 
@@ -432,7 +444,11 @@
     if (!pending) {  // many events at once: one refresh of the figures and markers
       pending = setTimeout(function () {
         pending = null;
-        markersOf = undefined;
+        if (reading) {
+          markersStale = true;
+        } else {
+          markersOf = undefined;
+        }
         refresh();
       }, 1000);
     }
