@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -250,35 +250,36 @@ class IntakeService:
         self, principal: Principal, grant: Grant, case: Case, note: dict[str, Any] | None
     ) -> IntakeResult:
         now, channel = case.accepted_at, case.channel
-        with self._unit_of_work() as uow:
-            # A repeated reference was answered before; one that another intake registers
-            # meanwhile makes the insert fail with DuplicateExternalRef (see accept).
+        # Read first, without a transaction that writes: the write is then one statement at
+        # commit on PostgreSQL. (A duplicate registered in between is found by the next one.)
+        with self._unit_of_work(read_only=True) as uow:
             rule, certain = self._route(uow, case)
             duplicates = self._duplicates(uow, case)
-            accepted = HistoryEntry(
-                case_id=case.id,
-                at=now,
-                actor=principal.name,
-                role=grant.role,
-                command="accept",
-                to_status=Status.ACCEPTED,
-                data={
-                    "channel": channel.value,
-                    "suggestions": case.suggestions,
-                    "duplicates": [d.case_id for d in duplicates],
-                    "department_code": case.department_code,
-                },
-            )
-            reporter = (
-                Reporter(case.id, case.id, channel, case.reporter_name, case.reporter_phone, now)
-                if case.reporter_name or case.reporter_phone
-                else None
-            )
-            auto = self._auto_dispatch(case, certain, duplicates)
-            if auto:
-                self._add_dispatched(uow, case, rule, accepted, reporter)
-            else:
-                case.id = uow.cases.add_accepted(case, accepted, reporter)
+        accepted = HistoryEntry(
+            case_id=case.id,
+            at=now,
+            actor=principal.name,
+            role=grant.role,
+            command="accept",
+            to_status=Status.ACCEPTED,
+            data={
+                "channel": channel.value,
+                "suggestions": case.suggestions,
+                "duplicates": [d.case_id for d in duplicates],
+                "department_code": case.department_code,
+            },
+        )
+        reporter = (
+            Reporter(case.id, case.id, channel, case.reporter_name, case.reporter_phone, now)
+            if case.reporter_name or case.reporter_phone
+            else None
+        )
+        auto = self._auto_dispatch(case, certain, duplicates)
+        history = [accepted, *self._dispatch_at_once(case, rule)] if auto else [accepted]
+        with self._unit_of_work() as uow:
+            # A repeated reference was answered before; one that another intake registers
+            # meanwhile makes the write fail with DuplicateExternalRef (see accept).
+            case.id = uow.cases.add_new(case, history, reporter)
             number = case_number(case.id, now, self._policy.zone)
             uow.audit.append(
                 make_entry(
@@ -311,17 +312,9 @@ class IntakeService:
             uow.commit()
         return IntakeResult(case, True, duplicates, auto, note)
 
-    def _add_dispatched(
-        self,
-        uow: CasesUnitOfWork,
-        case: Case,
-        rule: MatterRule | None,
-        accepted: HistoryEntry,
-        reporter: Reporter | None,
-    ) -> None:
-        """Insert the case, then file and dispatch it at once (auto-dispatch)."""
-        case.id = uow.cases.add(case)
-        history = [replace(accepted, case_id=case.id)]
+    def _dispatch_at_once(self, case: Case, rule: MatterRule | None) -> list[HistoryEntry]:
+        """File and dispatch the new case (auto-dispatch); return the two history entries."""
+        history = []
         for command in (Command.FILE, Command.DISPATCH):
             step = Step(
                 command,
@@ -339,10 +332,7 @@ class IntakeService:
                     rule=rule,
                 )
             )
-        uow.cases.update(case)
-        uow.cases.add_history(history)
-        if reporter is not None:
-            uow.cases.add_reporter(replace(reporter, case_id=case.id, from_case_id=case.id))
+        return history
 
     def _place(
         self, request: IntakeRequest

@@ -40,11 +40,15 @@ class CaseRepository(Protocol):
         """Insert a new case (its id is ignored) and return the id given to it."""
         ...
 
-    def add_accepted(self, case: Case, entry: HistoryEntry, reporter: Reporter | None) -> int:
-        """Insert a new case, its first history entry and its reporter; return the case id.
+    def add_new(
+        self, case: Case, history: Sequence[HistoryEntry], reporter: Reporter | None
+    ) -> int:
+        """Register a new case in its final state, with its history and reporter; return its id.
 
-        The entry's and the reporter's case ids are ignored: they get the new case's id. A
-        repeated channel + external reference raises DuplicateExternalRef.
+        The entries' and the reporter's case ids are ignored: they get the new case's id. The
+        rows may be written only at commit (with the audit entries and events, in one
+        statement), so the case is not read back in the same unit of work. A repeated channel
+        + external reference raises DuplicateExternalRef, here or at commit.
         """
         ...
 

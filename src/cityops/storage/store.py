@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine, text
 
 from cityops.kernel.clock import Clock, SystemClock
+from cityops.storage.case_ids import CaseIdBlocks
 from cityops.storage.engine import create_store_engine, sqlite_path
 from cityops.storage.unit_of_work import SqlUnitOfWork
 
@@ -41,6 +42,10 @@ class Store:
             else self.engine
         )
         self._after_commit: list[Callable[[], None]] = []
+        # PostgreSQL: case ids drawn ahead, so that a new case is written in one statement.
+        self.case_ids: CaseIdBlocks | None = (
+            CaseIdBlocks.for_engine(self.engine) if self.dialect == "postgresql" else None
+        )
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """Return a new unit of work (enter it with ``with``)."""

@@ -11,7 +11,11 @@ from cityops.storage.engine import WRITE_OPTION
 from cityops.storage.repositories.accounts import SqlDepartmentRepository, SqlUserRepository
 from cityops.storage.repositories.audit import SqlAuditLog
 from cityops.storage.repositories.case_kpi_cells import SqlKpiCellRepository
-from cityops.storage.repositories.cases import SqlCaseRepository
+from cityops.storage.repositories.cases import (
+    SqlCaseRepository,
+    refusing_repeated_references,
+    staged_references,
+)
 from cityops.storage.repositories.components import SqlComponentRepository
 from cityops.storage.repositories.credentials import SqlApiKeyRepository, SqlSessionRepository
 from cityops.storage.repositories.geography import (
@@ -21,7 +25,7 @@ from cityops.storage.repositories.geography import (
 from cityops.storage.repositories.matter_rules import SqlMatterRuleRepository
 from cityops.storage.repositories.outbox import SqlOutbox
 from cityops.storage.repositories.places import SqlPlaceRepository
-from cityops.storage.write_batches import write_at_commit
+from cityops.storage.write_batches import fits_one_statement, write_at_commit
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -59,7 +63,10 @@ class SqlUnitOfWork:
                 # forgets after a ROLLBACK).
                 options["isolation_level"] = "AUTOCOMMIT"
             self._connection = connection.execution_options(**options)
-            self._connection.begin()
+            if self._store.dialect != "postgresql" or self._read_only:
+                # PostgreSQL writers begin at their first statement (SQLAlchemy's autobegin):
+                # one whose only writes are at commit may send them as one statement, alone.
+                self._connection.begin()
         except BaseException:
             self._release()
             raise
@@ -141,7 +148,7 @@ class SqlUnitOfWork:
     @cached_property
     def cases(self) -> SqlCaseRepository:
         """Cases with their history, reporters and attachments."""
-        return SqlCaseRepository(self.connection)
+        return SqlCaseRepository(self.connection, self._store.case_ids)
 
     @cached_property
     def kpi_cells(self) -> SqlKpiCellRepository:
@@ -170,17 +177,28 @@ class SqlUnitOfWork:
         self._pending.append(event)
 
     def commit(self) -> None:
-        """Write pending audit entries and queued events (to the outbox), then commit.
+        """Write staged new cases, pending audit entries and queued events, then commit.
 
         On PostgreSQL the outbox writers are serialised for the short rest of the transaction
         (an advisory lock), so that event ids become visible in id order and no reader ever
-        skips a gap.
+        skips a gap. When nothing was sent before and the writes fit in one statement, that
+        statement goes alone, in autocommit: it is atomic on its own, and BEGIN and COMMIT
+        would be two more round trips.
         """
         wrote_events = bool(self._pending)
+        new_cases = self.cases.take_staged() if "cases" in self.__dict__ else []
         audit = self.audit.take_pending() if "audit" in self.__dict__ else []
-        if self._pending or audit:
+        if new_cases or self._pending or audit:
             events = self.outbox.rows(self._pending) if self._pending else []
-            write_at_commit(self.connection, audit, events, _OUTBOX_LOCK_KEY)
+            connection = self.connection
+            if (
+                self._store.dialect == "postgresql"
+                and not connection.in_transaction()
+                and fits_one_statement(new_cases, audit, events)
+            ):
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            with refusing_repeated_references(*staged_references(new_cases)):
+                write_at_commit(connection, new_cases, audit, events, _OUTBOX_LOCK_KEY)
             self._pending = []
         self.connection.commit()
         self._events_committed = self._events_committed or wrote_events

@@ -1,13 +1,13 @@
-"""Rows of several tables written by one statement on PostgreSQL, one table at a time on SQLite.
+"""Rows of several tables written together: one statement on PostgreSQL, one per table on SQLite.
 
 On PostgreSQL every statement is a round trip and a parse/bind/execute on the server, so the
-writes that always come together go in one statement with data-modifying CTEs:
-
-* a new case, its first history entry and its reporter (the case id flows from the insert's
-  ``RETURNING`` into the other two);
-* at commit, the pending audit entries and the domain event, with the outbox's advisory lock
-  taken first (``AS MATERIALIZED``, a volatile function: evaluated before the outbox row, so the
-  event id is drawn under the lock, as with a separate ``SELECT pg_advisory_xact_lock``).
+writes that always come together go in one statement with data-modifying CTEs. At commit, a
+new case (its id drawn ahead, see :mod:`cityops.storage.case_ids`) with its history entries
+and reporter, the audit entry and the domain event are one statement, with the outbox's
+advisory lock taken first (``AS MATERIALIZED``, a volatile function: evaluated before the outbox
+row, so the event id is drawn under the lock, as with a separate ``SELECT
+pg_advisory_xact_lock``). A statement is atomic on its own, so when it is all a unit of work
+writes it needs no ``BEGIN`` and ``COMMIT`` around it (see :func:`fits_one_statement`).
 
 SQLite runs in the process: the same rows are inserted one statement per table.
 """
@@ -15,6 +15,7 @@ SQLite runs in the process: the same rows are inserted one statement per table.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, literal_column, select
@@ -23,125 +24,141 @@ from sqlalchemy.sql.elements import ClauseElement
 from cityops.storage.prepared import insert_row, insert_rows, omit_nulls, prepared
 from cityops.storage.schema import audit_log, case_history, case_reporters, cases, outbox_events
 
-
-def _binds(table: Table, prefix: str, keys: Sequence[str]) -> list[Any]:
-    return [bindparam(f"{prefix}{key}", type_=table.c[key].type) for key in keys]
+Row = Mapping[str, Any]
 
 
-def _case_statement(
-    case_keys: Sequence[str], history_keys: Sequence[str], reporter_keys: Sequence[str] | None
-) -> ClauseElement:
-    new_case = (
-        insert(cases)
-        .values(dict(zip(case_keys, _binds(cases, "c_", case_keys), strict=True)))
-        .returning(cases.c.id)
-        .cte("new_case")
-    )
-    parts = [
-        insert(case_history)
-        .from_select(
-            ["case_id", *history_keys],
-            select(new_case.c.id, *_binds(case_history, "h_", history_keys)),
-        )
-        .cte("new_history")
-    ]
-    if reporter_keys is not None:
-        parts.append(
-            insert(case_reporters)
-            .from_select(
-                ["case_id", "from_case_id", *reporter_keys],
-                select(new_case.c.id, new_case.c.id, *_binds(case_reporters, "r_", reporter_keys)),
-            )
-            .cte("new_reporter")
-        )
-    return select(new_case.c.id).add_cte(*parts)
+@dataclass(frozen=True)
+class NewCaseRows:
+    """A new case's rows, its id already given (history and reporter carry it too)."""
+
+    case: Row
+    history: Sequence[Row] = ()
+    reporter: Row | None = None
 
 
 def insert_case(
-    connection: Connection,
-    case: Mapping[str, Any],
-    history: Mapping[str, Any],
-    reporter: Mapping[str, Any] | None,
+    connection: Connection, case: Row, history: Sequence[Row], reporter: Row | None
 ) -> int:
-    """Insert a case, one history entry and optionally a reporter; return the case id.
+    """Insert a case (its id given by the store), its history and reporter; return its id.
 
-    ``history`` and ``reporter`` are rows without ``case_id`` (and ``from_case_id``): both
-    are the new case's.
+    The history rows and the reporter come without ``case_id`` (and ``from_case_id``): both
+    are the new case's. For stores that give the id at insert (SQLite).
     """
-    if connection.dialect.name != "postgresql":
-        case_id = int(insert_row(connection, cases, case, returning=cases.c.id).scalar_one())
-        insert_row(connection, case_history, {**history, "case_id": case_id})
-        if reporter is not None:
-            insert_row(
-                connection,
-                case_reporters,
-                {**reporter, "case_id": case_id, "from_case_id": case_id},
-            )
-        return case_id
-    case_keys = omit_nulls(cases, case)
-    history_keys = omit_nulls(case_history, history)
-    reporter_keys = None if reporter is None else omit_nulls(case_reporters, reporter)
-    statement = prepared(
-        connection,
-        ("write_batches.case", case_keys, history_keys, reporter_keys),
-        lambda: _case_statement(case_keys, history_keys, reporter_keys),
-    )
-    values = {f"c_{k}": v for k, v in case.items()}
-    values.update((f"h_{k}", v) for k, v in history.items())
+    case_id = int(insert_row(connection, cases, case, returning=cases.c.id).scalar_one())
+    insert_rows(connection, case_history, [{**entry, "case_id": case_id} for entry in history])
     if reporter is not None:
-        values.update((f"r_{k}", v) for k, v in reporter.items())
-    return int(statement.execute(connection, values).scalar_one())
+        insert_row(
+            connection, case_reporters, {**reporter, "case_id": case_id, "from_case_id": case_id}
+        )
+    return case_id
 
 
-def _commit_statement(
-    lock_key: int, event_keys: Sequence[str], audit_keys: Sequence[str] | None
-) -> ClauseElement:
+def fits_one_statement(
+    new_cases: Sequence[NewCaseRows], audit: Sequence[Row], events: Sequence[Row]
+) -> bool:
+    """Return True when :func:`write_at_commit` writes these rows in one PostgreSQL statement."""
+    return len(new_cases) <= 1 and len(audit) <= 1 and len(events) == 1
+
+
+def write_at_commit(
+    connection: Connection,
+    new_cases: Sequence[NewCaseRows],
+    audit: Sequence[Row],
+    events: Sequence[Row],
+    outbox_lock_key: int,
+) -> None:
+    """Insert staged new cases, pending audit entries and outbox events.
+
+    On PostgreSQL the events are written under the outbox lock: writers are serialised for the
+    short rest of the transaction, so that event ids become visible in id order and no reader
+    ever skips a gap.
+    """
+    if connection.dialect.name == "postgresql" and fits_one_statement(new_cases, audit, events):
+        _write_one_statement(connection, new_cases, audit, events[0], outbox_lock_key)
+        return
+    for new_case in new_cases:
+        insert_row(connection, cases, new_case.case)
+        insert_rows(connection, case_history, new_case.history)
+        if new_case.reporter is not None:
+            insert_row(connection, case_reporters, new_case.reporter)
+    insert_rows(connection, audit_log, audit)
+    if events and connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({int(outbox_lock_key)})")
+    insert_rows(connection, outbox_events, events)
+
+
+def _binds(table: Table, prefix: str, keys: Sequence[str]) -> dict[str, Any]:
+    return {key: bindparam(f"{prefix}{key}", type_=table.c[key].type) for key in keys}
+
+
+Shape = tuple[
+    tuple[str, ...] | None,  # the case's columns
+    tuple[tuple[str, ...], int],  # the history entries' columns (all of them) and how many
+    tuple[str, ...] | None,  # the reporter's
+    tuple[str, ...] | None,  # the audit entry's
+    tuple[str, ...],  # the event's
+]
+
+
+def _one_statement(lock_key: int, shape: Shape) -> ClauseElement:
+    case_keys, (history_keys, history_count), reporter_keys, audit_keys, event_keys = shape
     lock = (
         select(func.pg_advisory_xact_lock(literal_column(str(int(lock_key)))).label("locked"))
         .cte("outbox_lock")
         .prefix_with("MATERIALIZED")
     )
-    statement = insert(outbox_events).from_select(
-        list(event_keys), select(*_binds(outbox_events, "e_", event_keys)).select_from(lock)
-    )
+    parts = []
+    if case_keys is not None:
+        parts.append(insert(cases).values(_binds(cases, "c_", case_keys)).cte("new_case"))
+    if history_count:  # one multi-row VALUES: the entries get their ids in their order
+        rows = [_binds(case_history, f"h{i}_", history_keys) for i in range(history_count)]
+        parts.append(insert(case_history).values(rows).cte("new_history"))
+    if reporter_keys is not None:
+        values = _binds(case_reporters, "r_", reporter_keys)
+        parts.append(insert(case_reporters).values(values).cte("new_reporter"))
     if audit_keys is not None:
-        audit = (
-            insert(audit_log)
-            .from_select(list(audit_keys), select(*_binds(audit_log, "a_", audit_keys)))
-            .cte("new_audit")
-        )
-        statement = statement.add_cte(audit)
-    return statement
+        parts.append(insert(audit_log).values(_binds(audit_log, "a_", audit_keys)).cte("new_audit"))
+    event = _binds(outbox_events, "e_", event_keys)
+    statement = insert(outbox_events).from_select(
+        list(event_keys), select(*event.values()).select_from(lock)
+    )
+    return statement.add_cte(*parts) if parts else statement
 
 
-def write_at_commit(
+def _write_one_statement(
     connection: Connection,
-    audit: Sequence[Mapping[str, Any]],
-    events: Sequence[Mapping[str, Any]],
+    new_cases: Sequence[NewCaseRows],
+    audit: Sequence[Row],
+    event: Row,
     outbox_lock_key: int,
 ) -> None:
-    """Insert pending audit entries and outbox events (events under the outbox lock on PG)."""
-    if connection.dialect.name != "postgresql":
-        insert_rows(connection, audit_log, audit)
-        insert_rows(connection, outbox_events, events)
-        return
-    if len(events) != 1 or len(audit) > 1:
-        insert_rows(connection, audit_log, audit)
-        if events:
-            # Serialise outbox writers for the short rest of the transaction, so that event
-            # ids become visible in id order and no reader ever skips a gap.
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({int(outbox_lock_key)})")
-            insert_rows(connection, outbox_events, events)
-        return
-    event_keys = omit_nulls(outbox_events, events[0])
-    audit_keys = omit_nulls(audit_log, audit[0]) if audit else None
+    values: dict[str, Any] = {f"e_{k}": v for k, v in event.items()}
+    case_keys = reporter_keys = audit_keys = None
+    history_keys: dict[str, None] = {}  # the columns of any entry, in order
+    if new_cases:
+        new_case = new_cases[0]
+        case_keys = omit_nulls(cases, new_case.case)
+        values.update((f"c_{k}", v) for k, v in new_case.case.items())
+        for index, entry in enumerate(new_case.history):
+            history_keys.update(dict.fromkeys(omit_nulls(case_history, entry)))
+            values.update((f"h{index}_{k}", v) for k, v in entry.items())
+        if new_case.reporter is not None:
+            reporter_keys = omit_nulls(case_reporters, new_case.reporter)
+            values.update((f"r_{k}", v) for k, v in new_case.reporter.items())
+    if audit:
+        audit_keys = omit_nulls(audit_log, audit[0])
+        values.update((f"a_{k}", v) for k, v in audit[0].items())
+    shape: Shape = (
+        case_keys,
+        (tuple(history_keys), len(new_cases[0].history) if new_cases else 0),
+        reporter_keys,
+        audit_keys,
+        omit_nulls(outbox_events, event),
+    )
     statement = prepared(
         connection,
-        ("write_batches.commit", outbox_lock_key, event_keys, audit_keys),
-        lambda: _commit_statement(outbox_lock_key, event_keys, audit_keys),
+        ("write_batches.commit", outbox_lock_key, shape),
+        lambda: _one_statement(outbox_lock_key, shape),
         for_executemany=True,
     )
-    values = {f"e_{k}": v for k, v in events[0].items()}
-    if audit:
-        values.update((f"a_{k}", v) for k, v in audit[0].items())
     statement.execute(connection, values)

@@ -24,6 +24,7 @@ from cityops.cases.queries import CaseFilter, KpiCounters, OpenCounts, Visibilit
 from cityops.cases.situation_charts import BucketCount, DepartmentCounts
 from cityops.cases.situation_map import MapCase
 from cityops.cases.workflow import OPEN, WITH_DEPARTMENT, Status
+from cityops.storage.case_ids import CaseIdBlocks
 from cityops.storage.prepared import constant_in, insert_row, insert_rows
 from cityops.storage.repositories import case_situation
 from cityops.storage.repositories.case_filters import order_by, where
@@ -36,7 +37,7 @@ from cityops.storage.repositories.case_rows import (
 )
 from cityops.storage.schema import case_attachments, case_history, case_reporters, cases
 from cityops.storage.types import UtcDateTime
-from cityops.storage.write_batches import insert_case
+from cityops.storage.write_batches import NewCaseRows, insert_case
 
 # Built once: compiling a 60-column statement per call costs more than running it.
 _UPDATE_CASE = update(cases).where(cases.c.id == bindparam("case_id"))
@@ -63,44 +64,77 @@ _NEARBY_OPEN = (
 
 
 @contextmanager
-def _refusing_repeated_references(case: Case) -> Iterator[None]:
-    """Turn the unique violation of a repeated channel + reference into DuplicateExternalRef."""
+def refusing_repeated_references(*references: tuple[str, str | None]) -> Iterator[None]:
+    """Turn the unique violation of a repeated channel + reference into DuplicateExternalRef.
+
+    ``references`` are the (channel, external reference) pairs of the cases being inserted.
+    """
     try:
         yield
     except IntegrityError as error:
-        if case.external_ref and "external_ref" in str(error.orig):
-            raise DuplicateExternalRef(
-                f"{case.channel.value} reference {case.external_ref} is already registered"
-            ) from None
+        for channel, external_ref in references:
+            if external_ref and "external_ref" in str(error.orig):
+                raise DuplicateExternalRef(
+                    f"{channel} reference {external_ref} is already registered"
+                ) from None
         raise
 
 
-class SqlCaseRepository:
-    """Cases by id, reference, place, filter and deadline."""
+def staged_references(new_cases: Sequence[NewCaseRows]) -> list[tuple[str, str | None]]:
+    """Return the (channel, external reference) pairs of staged new cases."""
+    return [(c.case["channel"], c.case.get("external_ref")) for c in new_cases]
 
-    def __init__(self, connection: Connection) -> None:
+
+class SqlCaseRepository:
+    """Cases by id, reference, place, filter and deadline.
+
+    With ``case_ids`` (PostgreSQL) a new case's id is drawn ahead and its rows are staged:
+    the unit of work writes them at commit, with the audit entry and the event, in one
+    statement. Without (SQLite) a new case is inserted at once and the store gives its id.
+    """
+
+    def __init__(self, connection: Connection, case_ids: CaseIdBlocks | None = None) -> None:
         self._connection = connection
+        self._case_ids = case_ids
+        self._staged: list[NewCaseRows] = []
 
     def add(self, case: Case) -> int:
         """Insert a case and return its id; a repeated channel + reference is refused."""
-        with _refusing_repeated_references(case):
+        with refusing_repeated_references((case.channel.value, case.external_ref)):
             result = insert_row(self._connection, cases, case_row(case), returning=cases.c.id)
         return int(result.scalar_one())
 
-    def add_accepted(self, case: Case, entry: HistoryEntry, reporter: Reporter | None) -> int:
-        """Insert a new case with its first history entry and its reporter; return its id.
+    def add_new(
+        self, case: Case, history: Sequence[HistoryEntry], reporter: Reporter | None
+    ) -> int:
+        """Register a new case with its history entries and reporter; return its id.
 
-        The entry's and the reporter's case ids are ignored: both get the new case's. On
-        PostgreSQL this is one statement. A repeated channel + reference is refused.
+        The entries' and the reporter's case ids are ignored: all get the new case's. Staged
+        rows are written at commit (do not read the case back before); a repeated channel +
+        reference is refused, then or now, with DuplicateExternalRef.
         """
-        history = history_row(entry)
-        del history["case_id"]
-        reporter_values = None
-        if reporter is not None:
-            reporter_values = reporter_row(reporter)
-            del reporter_values["case_id"], reporter_values["from_case_id"]
-        with _refusing_repeated_references(case):
-            return insert_case(self._connection, case_row(case), history, reporter_values)
+        history_rows = [history_row(entry) for entry in history]
+        reporter_values = None if reporter is None else reporter_row(reporter)
+        if self._case_ids is None:
+            for row in history_rows:
+                del row["case_id"]
+            if reporter_values is not None:
+                del reporter_values["case_id"], reporter_values["from_case_id"]
+            with refusing_repeated_references((case.channel.value, case.external_ref)):
+                return insert_case(self._connection, case_row(case), history_rows, reporter_values)
+        case_id = self._case_ids.take()
+        for row in history_rows:
+            row["case_id"] = case_id
+        if reporter_values is not None:
+            reporter_values.update(case_id=case_id, from_case_id=case_id)
+        row = {"id": case_id, **case_row(case)}
+        self._staged.append(NewCaseRows(row, history_rows, reporter_values))
+        return case_id
+
+    def take_staged(self) -> list[NewCaseRows]:
+        """Return the staged new cases and forget them (the unit of work writes them)."""
+        staged, self._staged = self._staged, []
+        return staged
 
     def add_many(self, items: Sequence[Case]) -> list[int]:
         """Insert many cases in one batch; return their ids in order (for loaders)."""
