@@ -27,6 +27,7 @@ from cityops.cases.workflow import Status
 from cityops.kernel.audit import AuditEntry, AuditFilter
 from cityops.storage import Store
 from cityops.storage.schema import audit_log, case_history, case_reporters, cases, outbox_events
+from cityops.storage.write_batches import MAX_CACHED_STATEMENT_LENGTH
 
 
 @pytest.fixture
@@ -194,3 +195,21 @@ def test_a_unit_left_without_commit_writes_nothing(store, clock):
         uow.cases.add_new(_case(clock, "D-1"), _history(clock), None)
         uow.record(_accepted(1, "n"))
     assert _counts(store) == before
+
+
+def test_the_one_statement_is_short_enough_for_psycopg_to_prepare_it(pg_store, clock):
+    """psycopg caches and prepares only short statements with few parameters."""
+    seen = _driver_trace(pg_store)
+    _register(pg_store, clock, f"E-{uuid4()}")
+    [write] = [s for s in seen if "INSERT INTO outbox_events" in s["sql"]]
+    assert len(write["sql"]) < MAX_CACHED_STATEMENT_LENGTH
+    assert write["sql"].count("%(") < 50
+
+
+def test_the_tables_written_in_one_statement_have_no_column_defaults():
+    """Columns left out of a row are NULL there: a default would silently not apply."""
+    for table in (cases, case_history, case_reporters, audit_log, outbox_events):
+        for column in table.columns:
+            if not column.primary_key:
+                assert column.default is None, (table.name, column.name)
+                assert column.server_default is None, (table.name, column.name)

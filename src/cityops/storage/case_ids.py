@@ -47,11 +47,10 @@ class CaseIdBlocks:
 
     @classmethod
     def for_engine(cls, engine: Engine) -> CaseIdBlocks:
-        """Blocks drawn with a connection of their own, outside any caller's transaction."""
+        """Blocks drawn with a connection of an autocommit engine, outside any transaction."""
 
         def draw(count: int) -> list[int]:
             with engine.connect() as connection:
-                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
                 return [int(value) for value in connection.execute(_DRAW, {"n": count}).scalars()]
 
         return cls(draw)

@@ -11,18 +11,30 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError
 
 WRITE_OPTION = "cityops_write"
+# A read-only unit of work: on SQLite it sends no BEGIN, so every statement reads its own
+# snapshot — as on PostgreSQL, where read-only units of work run in autocommit.
+READS_ONLY_OPTION = "cityops_reads_only"
 
 PING_AFTER_IDLE_SECONDS = 1.0
 """A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out."""
 
 
-def create_store_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
-    """Create an engine for ``url``; nothing connects until the first use."""
+def create_store_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, autocommit: bool = False
+) -> Engine:
+    """Create an engine for ``url``; nothing connects until the first use.
+
+    ``autocommit`` (PostgreSQL): every connection of the pool runs each statement in its own
+    transaction, set once when it connects rather than on every checkout.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo)
     if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, echo=echo)
+        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+        engine = create_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, echo=echo, **options
+        )
         _ping_after_idle(engine)
         return engine
     raise ValueError(
@@ -106,7 +118,9 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     def _on_begin(connection: Connection) -> None:
         # A writer takes the write lock up front (BEGIN IMMEDIATE) so it never fails later
         # with "database is locked" when a deferred read transaction tries to upgrade.
-        write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(READS_ONLY_OPTION, False):
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
 
     return engine

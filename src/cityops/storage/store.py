@@ -41,10 +41,17 @@ class Store:
             if self.write_lock is not None and sqlite_path(url) is not None
             else self.engine
         )
+        # PostgreSQL's read-only units of work run in autocommit: a pool of their own, so that
+        # no connection switches back and forth on every checkout.
+        self.read_engine: Engine = (
+            create_store_engine(url, pool_size=pool_size, echo=echo, autocommit=True)
+            if self.dialect == "postgresql"
+            else self.engine
+        )
         self._after_commit: list[Callable[[], None]] = []
         # PostgreSQL: case ids drawn ahead, so that a new case is written in one statement.
         self.case_ids: CaseIdBlocks | None = (
-            CaseIdBlocks.for_engine(self.engine) if self.dialect == "postgresql" else None
+            CaseIdBlocks.for_engine(self.read_engine) if self.dialect == "postgresql" else None
         )
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
@@ -68,5 +75,6 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
-        if self.write_engine is not self.engine:
-            self.write_engine.dispose()
+        for other in (self.write_engine, self.read_engine):
+            if other is not self.engine:
+                other.dispose()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from cityops.kernel.events import DomainEvent
-from cityops.storage.engine import WRITE_OPTION
+from cityops.storage.engine import READS_ONLY_OPTION, WRITE_OPTION
 from cityops.storage.repositories.accounts import SqlDepartmentRepository, SqlUserRepository
 from cityops.storage.repositories.audit import SqlAuditLog
 from cityops.storage.repositories.case_kpi_cells import SqlKpiCellRepository
@@ -36,6 +38,23 @@ if TYPE_CHECKING:
 _OUTBOX_LOCK_KEY = 727_001
 
 
+@contextmanager
+def _autocommit(connection: Connection) -> Iterator[None]:
+    """Run the block's one statement in autocommit, then give the connection back as it was.
+
+    The driver's flag is set directly: SQLAlchemy's isolation-level option would do the same
+    and then reset it on every checkin, which costs more than the round trip it saves.
+    """
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        if not driver.closed:
+            driver.autocommit = False
+
+
 class SqlUnitOfWork:
     """A transaction; leaving the ``with`` block without :meth:`commit` rolls it back."""
 
@@ -53,16 +72,14 @@ class SqlUnitOfWork:
             lock.acquire()
             self._locked = True
         try:
-            engine = self._store.engine if self._read_only else self._store.write_engine
-            connection = engine.connect()
-            options: dict[str, object] = {WRITE_OPTION: not self._read_only}
-            if self._read_only and self._store.dialect == "postgresql":
-                # Reads need no transaction block there: under READ COMMITTED every statement
-                # takes its own snapshot either way, and autocommit saves the BEGIN and the
-                # ROLLBACK round trips (and keeps psycopg's prepared statements, which it
-                # forgets after a ROLLBACK).
-                options["isolation_level"] = "AUTOCOMMIT"
-            self._connection = connection.execution_options(**options)
+            # PostgreSQL's read-only units use the autocommit pool (Store.read_engine): under
+            # READ COMMITTED every statement takes its own snapshot either way, and autocommit
+            # saves the BEGIN and ROLLBACK round trips (and keeps psycopg's prepared
+            # statements, which it forgets after a ROLLBACK). SQLite's send no BEGIN either.
+            engine = self._store.read_engine if self._read_only else self._store.write_engine
+            self._connection = engine.connect().execution_options(
+                **{WRITE_OPTION: not self._read_only, READS_ONLY_OPTION: self._read_only}
+            )
             if self._store.dialect != "postgresql" or self._read_only:
                 # PostgreSQL writers begin at their first statement (SQLAlchemy's autobegin):
                 # one whose only writes are at commit may send them as one statement, alone.
@@ -191,14 +208,17 @@ class SqlUnitOfWork:
         if new_cases or self._pending or audit:
             events = self.outbox.rows(self._pending) if self._pending else []
             connection = self.connection
-            if (
+            alone = (
                 self._store.dialect == "postgresql"
                 and not connection.in_transaction()
                 and fits_one_statement(new_cases, audit, events)
-            ):
-                connection.execution_options(isolation_level="AUTOCOMMIT")
+            )
             with refusing_repeated_references(*staged_references(new_cases)):
-                write_at_commit(connection, new_cases, audit, events, _OUTBOX_LOCK_KEY)
+                if alone:
+                    with _autocommit(connection):
+                        write_at_commit(connection, new_cases, audit, events, _OUTBOX_LOCK_KEY)
+                else:
+                    write_at_commit(connection, new_cases, audit, events, _OUTBOX_LOCK_KEY)
             self._pending = []
         self.connection.commit()
         self._events_committed = self._events_committed or wrote_events

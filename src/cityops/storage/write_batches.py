@@ -14,14 +14,15 @@ SQLite runs in the process: the same rows are inserted one statement per table.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, literal_column, select
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy import JSON, Connection, Dialect, Table
 
-from cityops.storage.prepared import insert_row, insert_rows, omit_nulls, prepared
+from cityops.storage.prepared import insert_row, insert_rows
 from cityops.storage.schema import audit_log, case_history, case_reporters, cases, outbox_events
 
 Row = Mapping[str, Any]
@@ -87,42 +88,75 @@ def write_at_commit(
     insert_rows(connection, outbox_events, events)
 
 
-def _binds(table: Table, prefix: str, keys: Sequence[str]) -> dict[str, Any]:
-    return {key: bindparam(f"{prefix}{key}", type_=table.c[key].type) for key in keys}
+# psycopg parses, caches and prepares (server-side) only statements shorter than this with
+# fewer than 50 parameters: the one statement passes each row as one JSON parameter.
+MAX_CACHED_STATEMENT_LENGTH = 4096
+_statements: dict[tuple[int, bool, bool, bool, bool], str] = {}
 
 
-Shape = tuple[
-    tuple[str, ...] | None,  # the case's columns
-    tuple[tuple[str, ...], int],  # the history entries' columns (all of them) and how many
-    tuple[str, ...] | None,  # the reporter's
-    tuple[str, ...] | None,  # the audit entry's
-    tuple[str, ...],  # the event's
-]
+def _columns(table: Table, dialect: Dialect) -> tuple[str, str]:
+    """Return the insert's column list and the select list reading them from record ``r``.
 
-
-def _one_statement(lock_key: int, shape: Shape) -> ClauseElement:
-    case_keys, (history_keys, history_count), reporter_keys, audit_keys, event_keys = shape
-    lock = (
-        select(func.pg_advisory_xact_lock(literal_column(str(int(lock_key)))).label("locked"))
-        .cte("outbox_lock")
-        .prefix_with("MATERIALIZED")
+    Every column but a generated id is listed: a column missing from the row is NULL, which
+    is right for these tables (none has a default; a test holds them to it). A JSON null is
+    kept as JSON ``null``, as SQLAlchemy stores it, not SQL NULL.
+    """
+    quote = dialect.identifier_preparer.quote
+    names = [c for c in table.columns if not (c.primary_key and table is not cases)]
+    targets = ", ".join(quote(c.name) for c in names)
+    values = ", ".join(
+        f"coalesce(r.{quote(c.name)}, 'null'::json)"
+        if isinstance(c.type, JSON) and c.nullable
+        else f"r.{quote(c.name)}"
+        for c in names
     )
-    parts = []
-    if case_keys is not None:
-        parts.append(insert(cases).values(_binds(cases, "c_", case_keys)).cte("new_case"))
-    if history_count:  # one multi-row VALUES: the entries get their ids in their order
-        rows = [_binds(case_history, f"h{i}_", history_keys) for i in range(history_count)]
-        parts.append(insert(case_history).values(rows).cte("new_history"))
-    if reporter_keys is not None:
-        values = _binds(case_reporters, "r_", reporter_keys)
-        parts.append(insert(case_reporters).values(values).cte("new_reporter"))
-    if audit_keys is not None:
-        parts.append(insert(audit_log).values(_binds(audit_log, "a_", audit_keys)).cte("new_audit"))
-    event = _binds(outbox_events, "e_", event_keys)
-    statement = insert(outbox_events).from_select(
-        list(event_keys), select(*event.values()).select_from(lock)
+    return targets, values
+
+
+def _one_statement(
+    dialect: Dialect, lock_key: int, case: bool, history: bool, reporter: bool, audit: bool
+) -> str:
+    parts = [
+        f"outbox_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock({int(lock_key)}) AS locked)"
+    ]
+    for name, table, present, source in (
+        ("new_case", cases, case, "json_populate_record(NULL::cases, %(case)s::json) AS r"),
+        (
+            "new_history",
+            case_history,
+            history,
+            "json_populate_recordset(NULL::case_history, %(history)s::json) WITH ORDINALITY AS r",
+        ),
+        (
+            "new_reporter",
+            case_reporters,
+            reporter,
+            "json_populate_record(NULL::case_reporters, %(reporter)s::json) AS r",
+        ),
+        (
+            "new_audit",
+            audit_log,
+            audit,
+            "json_populate_record(NULL::audit_log, %(audit)s::json) AS r",
+        ),
+    ):
+        if present:
+            targets, values = _columns(table, dialect)
+            order = " ORDER BY r.ordinality" if table is case_history else ""
+            insert = f"INSERT INTO {table.name} ({targets}) SELECT {values} FROM {source}{order}"
+            parts.append(f"{name} AS ({insert})")
+    targets, values = _columns(outbox_events, dialect)
+    return (
+        "WITH " + ", ".join(parts) + f" INSERT INTO outbox_events ({targets}) SELECT {values} "
+        "FROM outbox_lock, json_populate_record(NULL::outbox_events, %(event)s::json) AS r"
     )
-    return statement.add_cte(*parts) if parts else statement
+
+
+def _json(row: Row) -> str:
+    """Return a row as one JSON object (datetimes in ISO 8601 with their offset)."""
+    return json.dumps(
+        {k: v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+    )
 
 
 def _write_one_statement(
@@ -132,33 +166,23 @@ def _write_one_statement(
     event: Row,
     outbox_lock_key: int,
 ) -> None:
-    values: dict[str, Any] = {f"e_{k}": v for k, v in event.items()}
-    case_keys = reporter_keys = audit_keys = None
-    history_keys: dict[str, None] = {}  # the columns of any entry, in order
-    if new_cases:
-        new_case = new_cases[0]
-        case_keys = omit_nulls(cases, new_case.case)
-        values.update((f"c_{k}", v) for k, v in new_case.case.items())
-        for index, entry in enumerate(new_case.history):
-            history_keys.update(dict.fromkeys(omit_nulls(case_history, entry)))
-            values.update((f"h{index}_{k}", v) for k, v in entry.items())
+    new_case = new_cases[0] if new_cases else None
+    shape = (
+        outbox_lock_key,
+        new_case is not None,
+        bool(new_case and new_case.history),
+        bool(new_case and new_case.reporter is not None),
+        bool(audit),
+    )
+    sql = _statements.get(shape)
+    if sql is None:
+        sql = _statements[shape] = _one_statement(connection.dialect, *shape)
+    values = {"event": _json(event)}
+    if new_case is not None:
+        values["case"] = _json(new_case.case)
+        values["history"] = "[" + ", ".join(_json(entry) for entry in new_case.history) + "]"
         if new_case.reporter is not None:
-            reporter_keys = omit_nulls(case_reporters, new_case.reporter)
-            values.update((f"r_{k}", v) for k, v in new_case.reporter.items())
+            values["reporter"] = _json(new_case.reporter)
     if audit:
-        audit_keys = omit_nulls(audit_log, audit[0])
-        values.update((f"a_{k}", v) for k, v in audit[0].items())
-    shape: Shape = (
-        case_keys,
-        (tuple(history_keys), len(new_cases[0].history) if new_cases else 0),
-        reporter_keys,
-        audit_keys,
-        omit_nulls(outbox_events, event),
-    )
-    statement = prepared(
-        connection,
-        ("write_batches.commit", outbox_lock_key, shape),
-        lambda: _one_statement(outbox_lock_key, shape),
-        for_executemany=True,
-    )
-    statement.execute(connection, values)
+        values["audit"] = _json(audit[0])
+    connection.exec_driver_sql(sql, values)
