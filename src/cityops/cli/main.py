@@ -7,7 +7,19 @@ import json
 import click
 
 import cityops
-from cityops.cli import apikeys, audit, calendar, cases, components, db, demo, geo, serve, users
+from cityops.cli import (
+    apikeys,
+    aqi,
+    audit,
+    calendar,
+    cases,
+    components,
+    db,
+    demo,
+    geo,
+    serve,
+    users,
+)
 from cityops.cli.context import AppContext, handle_errors, pass_app
 
 
@@ -51,6 +63,7 @@ cli.add_command(components.components)
 cli.add_command(components.places)
 cli.add_command(calendar.calendar)
 cli.add_command(cases.cases)
+cli.add_command(aqi.aqi_command)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Pure computations over readings: air quality (AQI), noise, water and traffic indices."""
