@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -213,12 +213,11 @@ class SqlUnitOfWork:
                 and not connection.in_transaction()
                 and fits_one_statement(new_cases, audit, events)
             )
-            with refusing_repeated_references(*staged_references(new_cases)):
-                if alone:
-                    with _autocommit(connection):
-                        write_at_commit(connection, new_cases, audit, events, _OUTBOX_LOCK_KEY)
-                else:
-                    write_at_commit(connection, new_cases, audit, events, _OUTBOX_LOCK_KEY)
+            with (
+                refusing_repeated_references(*staged_references(new_cases)),
+                _autocommit(connection) if alone else nullcontext(),
+            ):
+                write_at_commit(connection, new_cases, audit, events, _OUTBOX_LOCK_KEY)
             self._pending = []
         self.connection.commit()
         self._events_committed = self._events_committed or wrote_events
