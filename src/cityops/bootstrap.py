@@ -43,6 +43,12 @@ from cityops.geo.responsibility import ResponsibilityService
 from cityops.kernel.bus import EventBus
 from cityops.kernel.clock import Clock, SystemClock
 from cityops.kernel.worktime import WorkingCalendar
+from cityops.sensing.decode import Decoder, DecodeRules
+from cityops.sensing.devices import DeviceService
+from cityops.sensing.ingest import IngestService
+from cityops.sensing.model import Datastream, Placement
+from cityops.sensing.registry import StreamRegistry
+from cityops.sensing.timeseries import TimeseriesService
 from cityops.settings import Settings
 from cityops.storage import Store
 from cityops.storage.files import DirectoryFiles
@@ -78,6 +84,10 @@ class Services:
     case_lists: CaseListService
     situation: SituationService
     public_status: PublicStatusService
+    devices: DeviceService
+    streams: StreamRegistry
+    ingest: IngestService
+    timeseries: TimeseriesService
     sweeper: DeadlineSweeper
     periodic_sweeper: PeriodicSweeper
     secret_key: str = field(repr=False)
@@ -102,7 +112,14 @@ def bootstrap(
 ) -> Services:
     """Build the services for ``settings``; connects to nothing until first used."""
     clock = clock or SystemClock()
-    store = Store(settings.database_url, clock=clock, pool_size=settings.database_pool_size)
+    offset_ms = local_offset_ms(settings.zone, clock)
+    store = Store(
+        settings.database_url,
+        clock=clock,
+        pool_size=settings.database_pool_size,
+        partition_days=settings.telemetry_partition_days,
+        local_offset_ms=offset_ms,
+    )
     bus: EventBus[SqlUnitOfWork] = EventBus(
         store.unit_of_work, poll_interval=settings.event_poll_seconds
     )
@@ -133,6 +150,11 @@ def bootstrap(
     files = DirectoryFiles(Path(settings.data_dir) / "attachments")
     cases = CaseService(store.unit_of_work, clock, calendar, policy, files)
     sweeper = DeadlineSweeper(store.unit_of_work, clock, calendar, policy)
+    streams = StreamRegistry(lambda: _stream_snapshot(store))
+    decoder = Decoder(
+        streams,
+        DecodeRules(zone=settings.zone, future_ms=settings.telemetry_future_seconds * 1000),
+    )
     case_lists = CaseListService(
         store.unit_of_work, clock, cases, parse_weights(settings.case_kpi_weights), settings.zone
     )
@@ -183,6 +205,16 @@ def bootstrap(
         case_lists=case_lists,
         public_status=PublicStatusService(store.unit_of_work, policy),
         situation=SituationService(store.unit_of_work, clock, case_lists, settings.zone),
+        devices=DeviceService(
+            store.unit_of_work,
+            clock,
+            _placer(locations),
+            on_change=streams.invalidate,
+            grace=settings.telemetry_offline_grace,
+        ),
+        streams=streams,
+        ingest=IngestService(store.unit_of_work, clock, streams, decoder),
+        timeseries=TimeseriesService(store.unit_of_work, clock, offset_ms),
         sweeper=sweeper,
         periodic_sweeper=PeriodicSweeper(sweeper, settings.case_sweep_seconds),
         secret_key=resolve_secret_key(settings),
@@ -222,6 +254,32 @@ def resolve_secret_key(settings: Settings) -> str:
     path.chmod(0o600)
     log.info("generated a %s-mode secret key in %s", settings.mode, path)
     return secret
+
+
+def local_offset_ms(zone: ZoneInfo, clock: Clock) -> int:
+    """Return the zone's UTC offset now, in ms (rollup days start at the city's midnight)."""
+    offset = clock.now().astimezone(zone).utcoffset()
+    return int(offset.total_seconds() * 1000) if offset is not None else 0
+
+
+def _placer(locations: LocationService) -> Callable[[float, float], Placement]:
+    """Return point → placement on the grid (the district is the street code's first six)."""
+
+    def place(lon: float, lat: float) -> Placement:
+        grid, community, street = locations.placer([lon], [lat])[0]
+        return Placement(
+            grid_code=grid,
+            community_code=community[0] if community else None,
+            street_code=street[0] if street else None,
+            district_code=street[0][:6] if street else None,
+        )
+
+    return place
+
+
+def _stream_snapshot(store: Store) -> tuple[list[Datastream], dict[int, str]]:
+    with store.unit_of_work(read_only=True) as uow:
+        return uow.datastreams.list(), uow.datastreams.thing_keys()
 
 
 def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:

@@ -132,6 +132,18 @@ class Settings(BaseSettings):
     case_kpi_weights: str | None = Field(
         None, description="JSON role → measure → weight for KPI composite scores (sum 1 per role)."
     )
+    telemetry_partition_days: int = Field(
+        7,
+        ge=1,
+        le=366,
+        description="PostgreSQL: days per observations partition (do not change once data exist).",
+    )
+    telemetry_offline_grace: float = Field(
+        3.0, ge=1, le=100, description="A datastream is offline after this many silent intervals."
+    )
+    telemetry_future_seconds: int = Field(
+        300, ge=0, le=86_400, description="Readings later than now plus this are refused."
+    )
     classifier_model: Path | None = Field(
         None,
         description="Trained classifier to use (default: the data dir's, else the shipped seed).",
@@ -142,7 +154,8 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: with the tzdata package installed, "Asia" names a directory.
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 

@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from cityops.storage.observation_partitions import PARTITION_NAME
 from cityops.storage.schema import metadata
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -60,10 +61,17 @@ class SchemaStatus:
         return self.current == self.head and not self.differences
 
 
+def _not_a_partition(name: str | None, kind: str, _parents: Any) -> bool:
+    """Leave the observations' time partitions (made at run time) out of the comparison."""
+    return not (kind == "table" and name is not None and PARTITION_NAME.fullmatch(name))
+
+
 def check(engine: Engine) -> SchemaStatus:
     """Compare the store with the code: revision and table/column/index drift."""
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": _not_a_partition}
+        )
         diffs: list[Any] = compare_metadata(context, metadata)
     return SchemaStatus(current=current, head=head_revision(), differences=[str(d) for d in diffs])

@@ -4,8 +4,11 @@ SQLAlchemy Core pays for a cache-key walk, an execution context and its paramete
 every ``execute``: about half the cost of a one-row insert on SQLite. The intake path writes
 several rows per case, so here an insert is compiled once per dialect and set of columns, and its
 parameters go through the very bind processors Core would apply (values are stored exactly as
-Core stores them). Errors are still wrapped by SQLAlchemy (``IntegrityError`` and so on) and the
-engine's events still fire: the statement goes through the connection. (Reads stay on Core:
+Core stores them). Errors are still wrapped by SQLAlchemy (``IntegrityError`` and so on). On
+PostgreSQL the statement goes through the connection, so the engine's events fire. On SQLite
+(the standard library's driver, which runs in this process) even ``exec_driver_sql`` costs more
+than the insert itself, so the statement goes straight to the driver connection, inside the
+transaction SQLAlchemy began; cursor events do not fire for these writes. (Reads stay on Core:
 there a statement's result metadata is cached, which ``exec_driver_sql`` rebuilds every call.)
 
 An insert leaves out the columns whose value is None when that is what NULL would be anyway (no
@@ -15,12 +18,14 @@ keep PostgreSQL statements short enough for psycopg to cache and prepare them.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Connection, Dialect, Table, insert, literal_column
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -32,7 +37,7 @@ Processor = Callable[[Any], Any]
 class PreparedStatement:
     """One statement's SQL text for a dialect, with its parameter processing."""
 
-    __slots__ = ("_named", "_order", "_plan", "sql")
+    __slots__ = ("_direct", "_named", "_order", "_plan", "sql")
 
     def __init__(
         self,
@@ -65,6 +70,7 @@ class PreparedStatement:
             )
             plan.append((name, default, processor))
         self._plan = tuple(plan)
+        self._direct = dialect.name == "sqlite" and dialect.driver == "pysqlite"
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """Return the driver's parameters for ``values`` (missing names take their defaults)."""
@@ -78,13 +84,54 @@ class PreparedStatement:
         return tuple(out)
 
     def execute(self, connection: Connection, values: Mapping[str, Any]) -> Any:
-        """Run the statement once; return the SQLAlchemy result."""
-        return connection.exec_driver_sql(self.sql, self.parameters(values))
+        """Run the statement once; return its result (``scalar_one()`` reads a RETURNING value)."""
+        params = self.parameters(values)
+        if self._direct:
+            return DirectResult(self._run_direct(connection, params, many=False))
+        return connection.exec_driver_sql(self.sql, params)
 
     def execute_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run the statement once per row, as one driver ``executemany``."""
         params = [self.parameters(row) for row in rows]
+        if self._direct:
+            self._run_direct(connection, params, many=True)
+            return
         connection.exec_driver_sql(self.sql, params)
+
+    def _run_direct(self, connection: Connection, params: Any, *, many: bool) -> list[Any]:
+        """Run the statement on the driver connection; return the rows it gave back."""
+        if not connection.in_transaction():
+            connection.begin()  # what exec_driver_sql's autobegin would do: never autocommit
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        try:
+            cursor = (
+                driver.executemany(self.sql, params) if many else driver.execute(self.sql, params)
+            )
+            try:
+                rows: list[Any] = cursor.fetchall()  # RETURNING ends only when read to the end
+                return rows
+            finally:
+                cursor.close()
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                self.sql, params, error, sqlite3.Error, dialect=connection.dialect
+            ) from error
+
+
+class DirectResult:
+    """The rows a statement run on the driver connection gave back."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def scalar_one(self) -> Any:
+        """Return the one row's first column (as SQLAlchemy's ``Result.scalar_one``)."""
+        if len(self._rows) != 1:
+            raise ValueError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0][0]
 
 
 _registry: weakref.WeakKeyDictionary[Dialect, dict[Hashable, PreparedStatement]] = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     text,
@@ -414,4 +416,100 @@ case_kpi_state = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("zone", String(64), nullable=False),
     Column("folded_until", UtcDateTime, nullable=False),
+)
+
+# --------------------------------------------------------------------------- sensing
+# Things (devices) with their point placed on the grid; datastreams (one metric of a thing).
+things = Table(
+    "things",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("grid_code", String(15), nullable=True),
+    Column("community_code", String(12), nullable=True),
+    Column("street_code", String(9), nullable=True),
+    Column("district_code", String(6), nullable=True),
+    Column("properties", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "grid_code"),
+)
+
+datastreams = Table(
+    "datastreams",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(128), nullable=False, unique=True),
+    Column("thing_id", Integer, ForeignKey("things.id"), nullable=False),
+    Column("metric", String(32), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("minimum", Float, nullable=False),
+    Column("maximum", Float, nullable=False),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("sensor", String(100), nullable=False),
+    Column("properties", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "thing_id"),
+    Index(None, "metric"),
+)
+
+# Observations: times are UTC epoch milliseconds on both stores (one integer compares, sorts,
+# buckets and COPYs faster than a timestamp, and keeps the two stores' SQL the same). One row per
+# (datastream, time): a repeated reading is a no-op. PostgreSQL partitions by time range
+# (storage/observation_partitions.py creates them); SQLite keeps the key as the table's order.
+observations = Table(
+    "observations",
+    metadata,
+    Column("datastream_id", Integer, primary_key=True, autoincrement=False),
+    Column("phenomenon_time", BigInteger, primary_key=True, autoincrement=False),
+    Column("result", Float, nullable=False),
+    Column("quality", SmallInteger, nullable=False),
+    sqlite_with_rowid=False,
+    postgresql_partition_by="RANGE (phenomenon_time)",
+)
+
+
+def _rollup_table(name: str) -> Table:
+    """Return a rollup level's table: per datastream and bucket start, mergeable aggregates.
+
+    ``aux_a``/``aux_b`` carry the sums a metric's own mean needs: Σ10^(L/10) for sound levels
+    (energy mean), Σsin and Σcos for directions (vector mean); NULL for the others.
+    """
+    return Table(
+        name,
+        metadata,
+        Column("datastream_id", Integer, primary_key=True, autoincrement=False),
+        Column("bucket", BigInteger, primary_key=True, autoincrement=False),
+        Column("n", Integer, nullable=False),
+        Column("total", Float, nullable=False),
+        Column("minimum", Float, nullable=False),
+        Column("maximum", Float, nullable=False),
+        Column("first_time", BigInteger, nullable=False),
+        Column("first_value", Float, nullable=False),
+        Column("last_time", BigInteger, nullable=False),
+        Column("last_value", Float, nullable=False),
+        Column("aux_a", Float, nullable=True),
+        Column("aux_b", Float, nullable=True),
+        sqlite_with_rowid=False,
+    )
+
+
+rollups_minute = _rollup_table("rollups_minute")
+rollups_hour = _rollup_table("rollups_hour")
+rollups_day = _rollup_table("rollups_day")
+
+# The newest good reading of each datastream (latest-value queries, device online state).
+stream_latest = Table(
+    "stream_latest",
+    metadata,
+    Column("datastream_id", Integer, primary_key=True, autoincrement=False),
+    Column("phenomenon_time", BigInteger, nullable=False),
+    Column("result", Float, nullable=False),
+    Column("quality", SmallInteger, nullable=False),
 )

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 from cityops.kernel.clock import Clock, SystemClock
 from cityops.storage.case_ids import CaseIdBlocks
 from cityops.storage.engine import create_store_engine, sqlite_path
+from cityops.storage.observation_partitions import ObservationPartitions
 from cityops.storage.unit_of_work import SqlUnitOfWork
 
 
@@ -23,6 +24,8 @@ class Store:
         clock: Clock | None = None,
         pool_size: int = 10,
         echo: bool = False,
+        partition_days: int = 7,
+        local_offset_ms: int = 0,
     ) -> None:
         self.url = url
         self.clock: Clock = clock or SystemClock()
@@ -52,6 +55,14 @@ class Store:
         # PostgreSQL: case ids drawn ahead, so that a new case is written in one statement.
         self.case_ids: CaseIdBlocks | None = (
             CaseIdBlocks.for_engine(self.read_engine) if self.dialect == "postgresql" else None
+        )
+
+        self.local_offset_ms = local_offset_ms  # rollup days start at the city's midnight
+        # PostgreSQL: the observations' time partitions, created as batches need them.
+        self.observation_partitions: ObservationPartitions | None = (
+            ObservationPartitions(self.engine, partition_days)
+            if self.dialect == "postgresql"
+            else None
         )
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:

@@ -25,8 +25,11 @@ from cityops.storage.repositories.geography import (
     SqlGridAssignmentRepository,
 )
 from cityops.storage.repositories.matter_rules import SqlMatterRuleRepository
+from cityops.storage.repositories.observation_reads import SqlObservationReads
+from cityops.storage.repositories.observations import SqlObservationStore
 from cityops.storage.repositories.outbox import SqlOutbox
 from cityops.storage.repositories.places import SqlPlaceRepository
+from cityops.storage.repositories.sensing import SqlDatastreamRepository, SqlThingRepository
 from cityops.storage.write_batches import fits_one_statement, write_at_commit
 
 if TYPE_CHECKING:
@@ -176,6 +179,28 @@ class SqlUnitOfWork:
     def matter_rules(self) -> SqlMatterRuleRepository:
         """A city's matter rules."""
         return SqlMatterRuleRepository(self.connection)
+
+    @cached_property
+    def things(self) -> SqlThingRepository:
+        """Things (devices)."""
+        return SqlThingRepository(self.connection)
+
+    @cached_property
+    def datastreams(self) -> SqlDatastreamRepository:
+        """Datastreams."""
+        return SqlDatastreamRepository(self.connection)
+
+    @cached_property
+    def observations(self) -> SqlObservationStore:
+        """The bulk write of readings with their rollups."""
+        return SqlObservationStore(
+            self.connection, self._store.observation_partitions, self._store.local_offset_ms
+        )
+
+    @cached_property
+    def observation_reads(self) -> SqlObservationReads:
+        """Reads of readings and rollups."""
+        return SqlObservationReads(self.connection)
 
     @cached_property
     def audit(self) -> SqlAuditLog:

@@ -1,0 +1,1 @@
+"""Alerts: rules over readings, alert lifecycle, warning levels I–IV, the alert → case policy."""

@@ -1,0 +1,1 @@
+"""Sensing: things (devices), datastreams, observations; ingestion; rollups; SensorThings."""
