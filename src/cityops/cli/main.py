@@ -18,6 +18,7 @@ from cityops.cli import (
     demo,
     geo,
     serve,
+    telemetry,
     users,
 )
 from cityops.cli.context import AppContext, handle_errors, pass_app
@@ -64,6 +65,8 @@ cli.add_command(components.places)
 cli.add_command(calendar.calendar)
 cli.add_command(cases.cases)
 cli.add_command(aqi.aqi_command)
+cli.add_command(telemetry.things)
+cli.add_command(telemetry.ts)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from cityops.web.routes import (
     session_api,
     situation,
     stream,
+    telemetry,
     users,
     workspace_pages,
 )
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # Matter rules before cases: /cases/rules must not be read as the case numbered "rules".
     routers = (health, session_api, users, departments, apikeys, audit, stream, geo, components)
     pages_routers = (pages, workspace_pages, admin_pages)
-    for module in (*routers, case_rules, cases, situation, open311, *pages_routers):
+    for module in (*routers, case_rules, cases, situation, telemetry, open311, *pages_routers):
         app.include_router(module.router)
     # Outermost last: security headers wrap everything, including the 500 answered by
     # RequestContextMiddleware.
