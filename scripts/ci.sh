@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pg_dir=$(mktemp -d /tmp/cityops-ci-pg.XXXXXX)
-cleanup() { bash scripts/pg-throwaway.sh stop "$pg_dir" || true; }
+mqtt_dir=$(mktemp -d /tmp/cityops-ci-mqtt.XXXXXX)
+cleanup() {
+  bash scripts/pg-throwaway.sh stop "$pg_dir" || true
+  bash scripts/mqtt-throwaway.sh stop "$mqtt_dir" || true
+}
 trap cleanup EXIT
 
 if [ ! -x /usr/bin/chromium ]; then
@@ -17,6 +21,11 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei
 fi
+
+echo "== starting a throwaway Mosquitto broker (installed from Debian when missing)"
+CITYOPS_TEST_MQTT_URL=$(bash scripts/mqtt-throwaway.sh start "$mqtt_dir")
+export CITYOPS_TEST_MQTT_URL
+echo "   $CITYOPS_TEST_MQTT_URL"
 
 echo "== starting a throwaway PostgreSQL"
 CITYOPS_TEST_DATABASE_URL=$(bash scripts/pg-throwaway.sh start "$pg_dir")

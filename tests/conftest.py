@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +62,29 @@ def skip_or_fail(reason: str) -> None:
     if _services_required():
         pytest.fail(f"{reason} (CITYOPS_REQUIRE_SERVICES is set)")
     pytest.skip(reason)
+
+
+MQTT_URL_ENV = "CITYOPS_TEST_MQTT_URL"
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Mosquitto broker's URL: CITYOPS_TEST_MQTT_URL, or one started for the session."""
+    configured = os.environ.get(MQTT_URL_ENV)
+    if configured:
+        yield configured
+        return
+    if not any(Path(p).exists() for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")):
+        skip_or_fail("MQTT tests need Mosquitto (apt-get install mosquitto) or " + MQTT_URL_ENV)
+    workdir = tmp_path_factory.mktemp("mosquitto")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "mqtt-throwaway.sh"
+    started = subprocess.run(
+        ["bash", str(script), "start", str(workdir)], capture_output=True, text=True, check=True
+    )
+    try:
+        yield started.stdout.strip()
+    finally:
+        subprocess.run(["bash", str(script), "stop", str(workdir)], check=False)
 
 
 @pytest.fixture(scope="session")

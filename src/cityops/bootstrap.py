@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cityops.adapters.mqtt_ingest import MqttIngestWorker, MqttOptions, clock_ms
 from cityops.auth.accounts import AccountService
 from cityops.auth.apikeys import ApiKeyService
 from cityops.auth.audit import AuditReader
@@ -86,19 +87,25 @@ class Services:
     public_status: PublicStatusService
     devices: DeviceService
     streams: StreamRegistry
+    decoder: Decoder
     ingest: IngestService
     timeseries: TimeseriesService
     sweeper: DeadlineSweeper
     periodic_sweeper: PeriodicSweeper
     secret_key: str = field(repr=False)
+    mqtt: MqttIngestWorker | None = None
 
     def start_background(self) -> None:
-        """Start the event bus and the deadline sweeps (the web app does on start-up)."""
+        """Start the event bus, the deadline sweeps and the MQTT door (the web app does)."""
         self.bus.start()
         self.periodic_sweeper.start()
+        if self.mqtt is not None:
+            self.mqtt.start()
 
     def close(self) -> None:
         """Stop background work and close the store's connections."""
+        if self.mqtt is not None:
+            self.mqtt.stop()
         self.periodic_sweeper.stop()
         self.bus.stop()
         self.store.dispose()
@@ -155,6 +162,7 @@ def bootstrap(
         streams,
         DecodeRules(zone=settings.zone, future_ms=settings.telemetry_future_seconds * 1000),
     )
+    ingest = IngestService(store.unit_of_work, clock, streams, decoder)
     case_lists = CaseListService(
         store.unit_of_work, clock, cases, parse_weights(settings.case_kpi_weights), settings.zone
     )
@@ -213,11 +221,13 @@ def bootstrap(
             grace=settings.telemetry_offline_grace,
         ),
         streams=streams,
-        ingest=IngestService(store.unit_of_work, clock, streams, decoder),
+        decoder=decoder,
+        ingest=ingest,
         timeseries=TimeseriesService(store.unit_of_work, clock, offset_ms),
         sweeper=sweeper,
         periodic_sweeper=PeriodicSweeper(sweeper, settings.case_sweep_seconds),
         secret_key=resolve_secret_key(settings),
+        mqtt=mqtt_worker(settings, ingest, decoder, clock) if settings.mqtt_url else None,
     )
 
 
@@ -254,6 +264,20 @@ def resolve_secret_key(settings: Settings) -> str:
     path.chmod(0o600)
     log.info("generated a %s-mode secret key in %s", settings.mode, path)
     return secret
+
+
+def mqtt_worker(
+    settings: Settings, ingest: IngestService, decoder: Decoder, clock: Clock
+) -> MqttIngestWorker:
+    """Return an MQTT ingest worker for the settings' broker (not started)."""
+    assert settings.mqtt_url is not None
+    options = MqttOptions(
+        url=settings.mqtt_url,
+        topics=tuple(t.strip() for t in settings.mqtt_topics.split(",") if t.strip()),
+        group=settings.mqtt_group,
+        client_id=settings.mqtt_client_id,
+    )
+    return MqttIngestWorker(ingest, decoder, options, clock_ms(clock.now))
 
 
 def local_offset_ms(zone: ZoneInfo, clock: Clock) -> int:

@@ -144,6 +144,19 @@ class Settings(BaseSettings):
     telemetry_future_seconds: int = Field(
         300, ge=0, le=86_400, description="Readings later than now plus this are refused."
     )
+    mqtt_url: str | None = Field(
+        None,
+        description="MQTT broker for readings, mqtt://[user:password@]host:port (unset: off).",
+    )
+    mqtt_topics: str = Field(
+        "cityops/telemetry/#,v1.1/#", description="Comma-separated topic filters to subscribe to."
+    )
+    mqtt_group: str = Field(
+        "cityops", description="Shared-subscription group: workers in one group split the load."
+    )
+    mqtt_client_id: str = Field(
+        "cityops-ingest", description="Client id: its session keeps unacknowledged messages."
+    )
     classifier_model: Path | None = Field(
         None,
         description="Trained classifier to use (default: the data dir's, else the shipped seed).",

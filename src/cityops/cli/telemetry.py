@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from cityops.bootstrap import mqtt_worker
 from cityops.cli.context import AppContext, handle_errors, operator, pass_app
 from cityops.kernel.errors import ValidationFailed
 from cityops.sensing.decode import MAX_BATCH, csv_items
@@ -206,3 +209,44 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:10.2f}"
     return str(value).rjust(10)
+
+
+@ts.command("mqtt")
+@click.option("--url", help="Broker URL (default: CITYOPS_MQTT_URL).")
+@click.option("--client-id", help="This worker's client id (default: CITYOPS_MQTT_CLIENT_ID).")
+@click.option("--group", help="Shared-subscription group (default: CITYOPS_MQTT_GROUP).")
+@pass_app
+@handle_errors
+def mqtt_ingest(app: AppContext, url: str | None, client_id: str | None, group: str | None) -> None:
+    """Run one MQTT ingest worker until interrupted (start several to split the load)."""
+    settings = app.settings.model_copy(
+        update={
+            key: value
+            for key, value in (
+                ("mqtt_url", url),
+                ("mqtt_client_id", client_id),
+                ("mqtt_group", group),
+            )
+            if value is not None
+        }
+    )
+    if not settings.mqtt_url:
+        raise ValidationFailed.single("url", "required", "give --url or set CITYOPS_MQTT_URL")
+    services = app.services()
+    worker = mqtt_worker(settings, services.ingest, services.decoder, services.clock)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.start()
+    click.echo(
+        f"subscribed to {settings.mqtt_topics} on {settings.mqtt_url} as {settings.mqtt_client_id}"
+    )
+    while not stop.wait(10):
+        stats = worker.stats
+        click.echo(
+            f"messages {stats.messages:,}, stored {stats.stored:,}, duplicates "
+            f"{stats.duplicates:,}, refused {stats.refused:,}",
+            err=True,
+        )
+    worker.stop()
+    click.echo(f"stopped: stored {worker.stats.stored:,} readings")

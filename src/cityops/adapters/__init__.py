@@ -1,0 +1,1 @@
+"""Edges that speak other systems' protocols: MQTT, webhooks, SensorThings."""
