@@ -101,27 +101,90 @@ def _sqlite_statements(offset: int) -> list[str]:
     ]
 
 
+def _merge_clause(table: str, dialect: str) -> str:
+    """Return the ON CONFLICT clause that merges a new bucket into the stored one."""
+    smaller = "LEAST" if dialect == "postgresql" else "MIN"
+    larger = "GREATEST" if dialect == "postgresql" else "MAX"
+    return f"""
+ON CONFLICT (datastream_id, bucket) DO UPDATE SET
+    n = {table}.n + excluded.n,
+    total = {table}.total + excluded.total,
+    minimum = {smaller}({table}.minimum, excluded.minimum),
+    maximum = {larger}({table}.maximum, excluded.maximum),
+    first_value = CASE WHEN excluded.first_time < {table}.first_time
+                       THEN excluded.first_value ELSE {table}.first_value END,
+    first_time = {smaller}({table}.first_time, excluded.first_time),
+    last_value = CASE WHEN excluded.last_time > {table}.last_time
+                      THEN excluded.last_value ELSE {table}.last_value END,
+    last_time = {larger}({table}.last_time, excluded.last_time),
+    aux_a = {table}.aux_a + excluded.aux_a,
+    aux_b = {table}.aux_b + excluded.aux_b"""
+
+
+_COLUMNS = (
+    "(datastream_id, bucket, n, total, minimum, maximum, "
+    "first_time, first_value, last_time, last_value, aux_a, aux_b)"
+)
+
+
 @cache
-def _postgresql_statement(offset: int) -> str:
-    rollups = ",\n".join(
-        f"r_{level} AS "
-        f"({_rollup_sql(ROLLUP_TABLES[level], size, 'fresh_rows', 'postgresql', offset)})"
+def _postgresql_statement(offset: int, aux: bool) -> str:
+    """The whole write after COPY, in one statement.
+
+    New rows are grouped once per minute; hours, days and the latest values are grouped from
+    those minute groups. First and last readings are ``min``/``max`` of ``ARRAY[time, value]``
+    (arrays compare element by element): a hash aggregate, where window functions would sort.
+    The auxiliary sums are read back from staging only when the batch has any (``aux``).
+    """
+    if aux:
+        source, a, b = "fresh f JOIN obs_staging s ON s.ds = f.ds AND s.t = f.t", "s.a", "s.b"
+    else:
+        source, a, b = "fresh f", "NULL::float8", "NULL::float8"
+    coarser = ",\n".join(
+        f"""r_{level} AS (
+    INSERT INTO {ROLLUP_TABLES[level]} {_COLUMNS}
+    SELECT ds, bucket - (bucket + {offset}) % {size}, sum(n), sum(total), min(mn), max(mx),
+           (min(fst))[1]::bigint, (min(fst))[2], (max(lst))[1]::bigint, (max(lst))[2],
+           sum(a), sum(b)
+    FROM minutes GROUP BY 1, 2
+    {_merge_clause(ROLLUP_TABLES[level], "postgresql")}
+)"""
         for level, size in LEVELS.items()
+        if level != "minute"
     )
     return f"""
 WITH fresh AS (
     INSERT INTO observations (datastream_id, phenomenon_time, result, quality)
     SELECT ds, t, v, q FROM obs_staging
     ON CONFLICT DO NOTHING
-    RETURNING datastream_id, phenomenon_time
+    RETURNING datastream_id AS ds, phenomenon_time AS t, result AS v, quality AS q
 ),
-fresh_rows AS MATERIALIZED (
-    SELECT s.ds, s.t, s.v, s.q, s.a, s.b
-    FROM obs_staging s JOIN fresh f ON f.datastream_id = s.ds AND f.phenomenon_time = s.t
+minutes AS MATERIALIZED (
+    SELECT f.ds, f.t - (f.t + {offset}) % {LEVELS["minute"]} AS bucket,
+           count(*) AS n, sum(f.v) AS total, min(f.v) AS mn, max(f.v) AS mx,
+           min(ARRAY[f.t::float8, f.v]) AS fst, max(ARRAY[f.t::float8, f.v, f.q]) AS lst,
+           sum({a}) AS a, sum({b}) AS b
+    FROM {source}
+    WHERE f.q <> {BAD}
+    GROUP BY 1, 2
 ),
-{rollups},
-r_latest AS ({_latest_sql("fresh_rows")})
-SELECT count(*) FROM fresh_rows"""
+r_minute AS (
+    INSERT INTO rollups_minute {_COLUMNS}
+    SELECT ds, bucket, n, total, mn, mx, fst[1]::bigint, fst[2], lst[1]::bigint, lst[2], a, b
+    FROM minutes
+    {_merge_clause("rollups_minute", "postgresql")}
+),
+{coarser},
+r_latest AS (
+    INSERT INTO stream_latest (datastream_id, phenomenon_time, result, quality)
+    SELECT ds, (max(lst))[1]::bigint, (max(lst))[2], (max(lst))[3]::smallint
+    FROM minutes GROUP BY ds
+    ON CONFLICT (datastream_id) DO UPDATE SET
+        phenomenon_time = excluded.phenomenon_time, result = excluded.result,
+        quality = excluded.quality
+    WHERE excluded.phenomenon_time > stream_latest.phenomenon_time
+)
+SELECT count(*) FROM fresh"""
 
 
 class SqlObservationStore:
@@ -218,7 +281,7 @@ class SqlObservationStore:
             with cursor.copy("COPY obs_staging (ds, t, v, q, a, b) FROM STDIN") as copy:
                 copy.write(_copy_text(batch, aux_a, aux_b))
             # Without parameters psycopg sends the text as it is (its % is SQL's modulo).
-            cursor.execute(_postgresql_statement(self._offset))
+            cursor.execute(_postgresql_statement(self._offset, aux_a is not None))
             row = cursor.fetchone()
         return int(row[0])
 
