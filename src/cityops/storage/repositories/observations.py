@@ -129,7 +129,7 @@ _COLUMNS = (
 
 @cache
 def _postgresql_statement(offset: int, aux: bool) -> str:
-    """The whole write after COPY, in one statement.
+    """Return the whole write after COPY, as one statement.
 
     New rows are grouped once per minute; hours, days and the latest values are grouped from
     those minute groups. First and last readings are ``min``/``max`` of ``ARRAY[time, value]``
