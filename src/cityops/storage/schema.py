@@ -455,6 +455,12 @@ datastreams = Table(
     Column("sensor", String(100), nullable=False),
     Column("properties", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # SensorThings links (0008): the Sensor and ObservedProperty entities, the declared type
+    # and unitOfMeasurement as the client gave them.
+    Column("sensor_id", Integer, ForeignKey("sensors.id"), nullable=True),
+    Column("observed_property_id", Integer, ForeignKey("observed_properties.id"), nullable=True),
+    Column("observation_type", String(200), nullable=True),
+    Column("unit_of_measurement", JSON, nullable=True),
     Index(None, "thing_id"),
     Index(None, "metric"),
 )
@@ -512,4 +518,59 @@ stream_latest = Table(
     Column("phenomenon_time", BigInteger, nullable=False),
     Column("result", Float, nullable=False),
     Column("quality", SmallInteger, nullable=False),
+)
+
+# SensorThings entities beyond things and datastreams (OGC 18-088 §8.2). A thing's point and
+# placement (things.lon/lat/grid_code) follow its newest linked Location with a Point.
+sensors = Table(
+    "sensors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("description", String(2000), nullable=False),
+    Column("encoding_type", String(100), nullable=False),
+    Column("metadata", String(4000), nullable=False),
+    Column("properties", JSON, nullable=False),
+)
+
+# Each observed property names the catalogue metric its readings are stored as.
+observed_properties = Table(
+    "observed_properties",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("definition", String(500), nullable=False),
+    Column("description", String(2000), nullable=False),
+    Column("metric", String(32), nullable=False),
+    Column("properties", JSON, nullable=False),
+    Index(None, "metric"),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("description", String(2000), nullable=False),
+    Column("encoding_type", String(100), nullable=False),
+    Column("location", JSON, nullable=False),  # GeoJSON geometry (or Feature)
+    Column("properties", JSON, nullable=False),
+)
+
+thing_locations = Table(
+    "thing_locations",
+    metadata,
+    Column("thing_id", Integer, ForeignKey("things.id"), primary_key=True),
+    Column("location_id", Integer, ForeignKey("locations.id"), primary_key=True),
+    Index(None, "location_id"),
+)
+
+historical_locations = Table(
+    "historical_locations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("thing_id", Integer, ForeignKey("things.id"), nullable=False),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
+    Column("time", BigInteger, nullable=False),  # UTC epoch ms
+    Index(None, "thing_id"),
 )
