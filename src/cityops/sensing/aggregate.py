@@ -11,6 +11,7 @@ levels, the vector mean for directions; a counter (a meter reading) reports its 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -22,19 +23,18 @@ HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 FUNCTIONS = ("avg", "min", "max", "count", "sum", "first", "last")
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p98": 98.0, "p99": 99.0}
+_INTERVAL = re.compile(r"([0-9]{1,6})([a-z]{1,3})", re.ASCII)
 _UNITS = {"s": 1000, "m": MINUTE_MS, "min": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS, "w": 7 * DAY_MS}
 
 
 def parse_interval(text: str) -> int:
     """Return an interval like ``15m``, ``1h``, ``1d`` or ``1w`` in milliseconds."""
-    value = text.strip().lower()
-    digits = "".join(ch for ch in value if ch.isdigit())
-    unit = value[len(digits) :]
-    if not digits or unit not in _UNITS or int(digits) < 1:
+    match = _INTERVAL.fullmatch(text.strip().lower())
+    if match is None or match.group(2) not in _UNITS or int(match.group(1)) < 1:
         raise ValidationFailed.single(
             "interval", "duration", f"{text!r} is not an interval such as 1m, 15m, 1h, 1d or 1w"
         )
-    return int(digits) * _UNITS[unit]
+    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 def rollup_level(interval_ms: int) -> str | None:
@@ -100,7 +100,8 @@ class Merged:
         if kind == "vector_mean" and self.aux_a is not None and self.aux_b is not None:
             if math.hypot(self.aux_a, self.aux_b) < 1e-9 * self.n:
                 return None  # the directions cancel out: no mean direction
-            return math.degrees(math.atan2(self.aux_a, self.aux_b)) % 360
+            bearing = math.degrees(math.atan2(self.aux_a, self.aux_b)) % 360
+            return 0.0 if bearing >= 360 else bearing  # -1e-15 % 360 rounds to 360.0
         return self.total / self.n
 
 

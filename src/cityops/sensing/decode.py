@@ -183,7 +183,10 @@ class Decoder:
     def _value(self, stream: Datastream, raw: Any, unit: Any, field: str) -> float:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise _Refused(field, "number", "the value must be a number")
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an integer beyond a float's range
+            value = math.inf
         if not math.isfinite(value):
             raise _Refused(field, "finite", "the value must be finite")
         if unit is not None and unit != stream.unit:
@@ -197,6 +200,8 @@ class Decoder:
                     field.rsplit(".", 1)[0] + ".unit", issue.rule, issue.message
                 ) from None
             value = a * value + b
+            if not math.isfinite(value):
+                raise _Refused(field, "finite", "the value is not finite in the stored unit")
         if not stream.minimum <= value <= stream.maximum:
             raise _Refused(
                 field,
@@ -218,7 +223,7 @@ def _stream(snapshot: StreamSnapshot, ref: Any, field: str) -> Datastream:
         found = snapshot.by_id.get(ref)
     elif isinstance(ref, str):
         found = snapshot.by_key.get(ref)
-        if found is None and ref.isdigit():
+        if found is None and ref.isascii() and ref.isdigit():
             found = snapshot.by_id.get(int(ref))
     else:
         raise _Refused(field, "id_or_key", "the datastream is an id (number) or a key (text)")

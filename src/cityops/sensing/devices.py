@@ -295,7 +295,7 @@ class DeviceService:
     @staticmethod
     def _thing(uow: SensingUnitOfWork, ref: str | int) -> Thing:
         found = uow.things.get(ref) if isinstance(ref, int) else uow.things.by_key(ref)
-        if found is None and isinstance(ref, str) and ref.isdigit():
+        if found is None and isinstance(ref, str) and ref.isascii() and ref.isdigit():
             found = uow.things.get(int(ref))
         if found is None:
             raise NotFound(f"no thing {ref!r}")
