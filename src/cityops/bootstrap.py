@@ -14,20 +14,32 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cityops.adapters import webhook_sender
 from cityops.adapters.mqtt_ingest import MqttIngestWorker, MqttOptions, clock_ms
+from cityops.alerts.engine import AlertEngine, Subject
+from cityops.alerts.model import Alert, Rule
+from cityops.alerts.service import AlertService, CaseOpener
+from cityops.alerts.wiring import (
+    HourOfWeekBaseline,
+    PeriodicAlertSweep,
+    load_subjects,
+    newest_readings,
+)
 from cityops.auth.accounts import AccountService
 from cityops.auth.apikeys import ApiKeyService
 from cityops.auth.audit import AuditReader
+from cityops.auth.model import Principal
 from cityops.auth.principal_cache import PrincipalCache
 from cityops.auth.ratelimit import LoginRateLimiter
 from cityops.auth.secrets import PasswordHasher
 from cityops.auth.signin import SignInService
 from cityops.cases.classification import ClassificationService
 from cityops.cases.deadlines import DeadlinePolicy, parse_ladder
-from cityops.cases.intake import IntakeService
+from cityops.cases.intake import IntakeRequest, IntakeService
 from cityops.cases.kpis import parse_weights
 from cityops.cases.lights import LightThresholds
 from cityops.cases.listing import CaseListService
+from cityops.cases.model import case_number
 from cityops.cases.policy import CasePolicy
 from cityops.cases.public_status import PublicStatusService
 from cityops.cases.routing_book import RoutingBook
@@ -44,11 +56,15 @@ from cityops.geo.responsibility import ResponsibilityService
 from cityops.kernel.bus import EventBus
 from cityops.kernel.clock import Clock, SystemClock
 from cityops.kernel.worktime import WorkingCalendar
+from cityops.notify.webhooks import WebhookService
 from cityops.sensing.decode import Decoder, DecodeRules
 from cityops.sensing.devices import DeviceService
+from cityops.sensing.indices import CityIndexService
 from cityops.sensing.ingest import IngestService
+from cityops.sensing.metrics import metrics
 from cityops.sensing.model import Datastream, Placement
 from cityops.sensing.registry import StreamRegistry
+from cityops.sensing.sta_service import StaService, build_sta
 from cityops.sensing.timeseries import TimeseriesService
 from cityops.settings import Settings
 from cityops.storage import Store
@@ -90,6 +106,12 @@ class Services:
     decoder: Decoder
     ingest: IngestService
     timeseries: TimeseriesService
+    sta: StaService
+    alerts: AlertService
+    alert_sweep: PeriodicAlertSweep
+    webhooks: WebhookService
+    webhook_dispatch: PeriodicAlertSweep
+    indices: CityIndexService
     sweeper: DeadlineSweeper
     periodic_sweeper: PeriodicSweeper
     secret_key: str = field(repr=False)
@@ -99,6 +121,8 @@ class Services:
         """Start the event bus, the deadline sweeps and the MQTT door (the web app does)."""
         self.bus.start()
         self.periodic_sweeper.start()
+        self.alert_sweep.start()
+        self.webhook_dispatch.start()
         if self.mqtt is not None:
             self.mqtt.start()
 
@@ -106,6 +130,8 @@ class Services:
         """Stop background work and close the store's connections."""
         if self.mqtt is not None:
             self.mqtt.stop()
+        self.alert_sweep.stop()
+        self.webhook_dispatch.stop()
         self.periodic_sweeper.stop()
         self.bus.stop()
         self.store.dispose()
@@ -162,10 +188,44 @@ def bootstrap(
         streams,
         DecodeRules(zone=settings.zone, future_ms=settings.telemetry_future_seconds * 1000),
     )
-    ingest = IngestService(store.unit_of_work, clock, streams, decoder)
+    intake = IntakeService(
+        store.unit_of_work,
+        clock,
+        calendar,
+        policy,
+        locations,
+        gazetteer,
+        classification.suggest,
+        routing,
+    )
+    alerts = AlertService(
+        store.unit_of_work,
+        clock,
+        AlertEngine(settings.zone, HourOfWeekBaseline(store.unit_of_work)),
+        lambda: load_subjects(store.unit_of_work),
+        {m.key for m in metrics()},
+        open_case=case_opener(intake, settings.zone),
+    )
+    webhooks = WebhookService(store.unit_of_work, clock)
+    bus.subscribe("webhooks", webhooks.plan)
+    ingest = IngestService(
+        store.unit_of_work,
+        clock,
+        streams,
+        decoder,
+        on_stored=lambda b: alerts.on_stored(b.streams, b.times, b.values, b.qualities),
+    )
     case_lists = CaseListService(
         store.unit_of_work, clock, cases, parse_weights(settings.case_kpi_weights), settings.zone
     )
+    devices = DeviceService(
+        store.unit_of_work,
+        clock,
+        _placer(locations),
+        on_change=streams.invalidate,
+        grace=settings.telemetry_offline_grace,
+    )
+    timeseries = TimeseriesService(store.unit_of_work, clock, offset_ms)
     return Services(
         settings=settings,
         clock=clock,
@@ -199,31 +259,34 @@ def bootstrap(
             on_change=_both(classification.invalidate_rules, routing.invalidate),
         ),
         classification=classification,
-        intake=IntakeService(
-            store.unit_of_work,
-            clock,
-            calendar,
-            policy,
-            locations,
-            gazetteer,
-            classification.suggest,
-            routing,
-        ),
+        intake=intake,
         cases=cases,
         case_lists=case_lists,
         public_status=PublicStatusService(store.unit_of_work, policy),
         situation=SituationService(store.unit_of_work, clock, case_lists, settings.zone),
-        devices=DeviceService(
-            store.unit_of_work,
-            clock,
-            _placer(locations),
-            on_change=streams.invalidate,
-            grace=settings.telemetry_offline_grace,
-        ),
+        devices=devices,
         streams=streams,
         decoder=decoder,
         ingest=ingest,
-        timeseries=TimeseriesService(store.unit_of_work, clock, offset_ms),
+        timeseries=timeseries,
+        sta=build_sta(
+            store.unit_of_work,
+            clock,
+            ingest,
+            _placer(locations),
+            settings.zone,
+            on_change=streams.invalidate,
+        ),
+        indices=CityIndexService(timeseries, devices, clock, settings.zone),
+        alerts=alerts,
+        webhooks=webhooks,
+        webhook_dispatch=PeriodicAlertSweep(
+            lambda: webhooks.send_due(webhook_sender.post), settings.webhook_poll_seconds
+        ),
+        alert_sweep=PeriodicAlertSweep(
+            lambda: alerts.sweep(newest_readings(store.unit_of_work)),
+            settings.alert_sweep_seconds,
+        ),
         sweeper=sweeper,
         periodic_sweeper=PeriodicSweeper(sweeper, settings.case_sweep_seconds),
         secret_key=resolve_secret_key(settings),
@@ -264,6 +327,32 @@ def resolve_secret_key(settings: Settings) -> str:
     path.chmod(0o600)
     log.info("generated a %s-mode secret key in %s", settings.mode, path)
     return secret
+
+
+def case_opener(intake: IntakeService, zone: ZoneInfo) -> CaseOpener:
+    """Return how an alert opens its case: a sensor-channel intake, idempotent on the alert."""
+    principal = Principal.system("alerts")
+
+    def open_case(alert: Alert, rule: Rule, subject: Subject | None) -> tuple[int, str] | None:
+        assert rule.case is not None
+        component = subject.properties.get("component_id") if subject else None
+        lon, lat = (subject.lon, subject.lat) if subject else (None, None)
+        result = intake.accept(
+            principal,
+            IntakeRequest(
+                channel="sensor",
+                description=f"{rule.case.text}（{alert.message}）",
+                urgency="urgent" if rule.case.urgent else "normal",
+                lon=lon,
+                lat=lat,
+                component_id=component if isinstance(component, str) else None,
+                external_ref=f"alert-{alert.id}",
+                matter_code=rule.case.matter_code,
+            ),
+        )
+        return result.case.id, case_number(result.case.id, result.case.accepted_at, zone)
+
+    return open_case
 
 
 def mqtt_worker(

@@ -138,11 +138,23 @@ class Settings(BaseSettings):
         le=366,
         description="PostgreSQL: days per observations partition (do not change once data exist).",
     )
+    telemetry_raw_days: int = Field(
+        0, ge=0, le=36_500, description="Keep raw readings this many days (0: for ever)."
+    )
+    telemetry_minute_days: int = Field(
+        0, ge=0, le=36_500, description="Keep minute rollups this many days (0: for ever)."
+    )
     telemetry_offline_grace: float = Field(
         3.0, ge=1, le=100, description="A datastream is offline after this many silent intervals."
     )
     telemetry_future_seconds: int = Field(
         300, ge=0, le=86_400, description="Readings later than now plus this are refused."
+    )
+    alert_sweep_seconds: float = Field(
+        60.0, ge=0, le=3600, description="How often `serve` judges missing-data alert rules."
+    )
+    webhook_poll_seconds: float = Field(
+        2.0, ge=0, le=600, description="How often `serve` sends due webhook deliveries (0: never)."
     )
     mqtt_url: str | None = Field(
         None,

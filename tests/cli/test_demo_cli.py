@@ -13,7 +13,7 @@ from tests.cli.conftest import Cli, can_sign_in, error_line
 
 EXPECTED_ROLES = sorted([r.value for r in Role] + ["patroller"] * 10)
 CASES = "120"  # a small history keeps these tests quick (the default is 50 000)
-LOAD = ("demo", "load", "--cases", CASES)
+LOAD = ("demo", "load", "--cases", CASES, "--sensor-days", "1")
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def demo_server(root: Path, **settings: str) -> Iterator[DemoServer]:
     var = root / "var"
     database_url = f"sqlite:///{root / 'cityops.db'}"
     loaded = subprocess.run(
-        [sys.executable, "-m", "cityops", "demo", "load", "--cases", "500"],
+        [sys.executable, "-m", "cityops", "demo", "load", "--cases", "500", "--sensor-days", "1"],
         cwd=root,
         env=environment(
             CITYOPS_MODE="demo", CITYOPS_DATABASE_URL=database_url, CITYOPS_DATA_DIR=str(var)

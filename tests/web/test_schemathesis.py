@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
+from cityops.alerts.ports import AlertFilter
 from cityops.auth.permissions import Role
 from cityops.bootstrap import bootstrap
 from cityops.cases.intake import IntakeRequest
@@ -146,8 +147,21 @@ def admin(services, system, make_user):
     photo = services.cases.add_photo(
         system, case.id, b"\x89PNG\r\n\x1a\n" + bytes(8), "image/png", "a.png"
     )
+    services.alerts.put_rules(
+        system,
+        [{"key": "pm25-high", "kind": "threshold", "metric": "pm25", "condition": {"above": 100}}],
+    )
+    services.devices.register_thing(system, {"key": "AQ-1", "lon": 121.475, "lat": 31.235})
+    services.devices.add_datastream(system, "AQ-1", {"metric": "pm25"})
+    reading = {"datastream": "AQ-1/pm25", "time": services.clock.now().isoformat(), "value": 150}
+    services.ingest.ingest(system, [reading])
+    (alert,) = services.alerts.queue(system, AlertFilter(statuses=("raised",)))
+    webhook, _ = services.webhooks.register(system, {"url": "http://127.0.0.1:9/hook"})
     return "root", {
         "username": "zhang.san",
+        "alert_id": alert.id,
+        "webhook_id": webhook.id,
+        "key": "pm25-high",
         "code": "SZ",
         "key_id": key.id,
         "component_id": component,

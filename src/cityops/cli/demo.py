@@ -13,6 +13,7 @@ import click
 from cityops.cli.context import AppContext, handle_errors, pass_app
 from cityops.demo.cases import DEFAULT_CASES
 from cityops.demo.load import load_demo
+from cityops.demo.sensors import HISTORY_DAYS
 from cityops.storage import migrate
 
 
@@ -30,9 +31,16 @@ def demo() -> None:
     show_default=True,
     help="How many cases of history to generate (only into a store without cases).",
 )
+@click.option(
+    "--sensor-days",
+    type=click.IntRange(min=0, max=366),
+    default=HISTORY_DAYS,
+    show_default=True,
+    help="Days of sensor history to generate (only for sensors without readings).",
+)
 @pass_app
 @handle_errors
-def load(app: AppContext, case_count: int) -> None:
+def load(app: AppContext, case_count: int, sensor_days: int) -> None:
     """Create or update the demo data; prints the demo accounts' passwords."""
     settings = app.settings
     if settings.mode == "production":
@@ -42,7 +50,7 @@ def load(app: AppContext, case_count: int) -> None:
     services = app.services(require_migrated=False)
     migrate.upgrade(services.store.engine)
     credentials_file = Path(settings.data_dir) / "demo-credentials.txt"
-    summary = load_demo(services, credentials_file, cases=case_count)
+    summary = load_demo(services, credentials_file, cases=case_count, sensor_days=sensor_days)
     click.echo(f"Demo accounts (also in {credentials_file}):")
     for credential in summary.credentials:
         click.echo(f"  {credential.username:<12} {credential.role.value:<20} {credential.password}")
@@ -50,5 +58,7 @@ def load(app: AppContext, case_count: int) -> None:
         f"Demo city 黄浦区 (310101): {summary.grids} unit grids "
         f"({summary.divisions_created} divisions new, {summary.divisions_unchanged} unchanged), "
         f"{summary.components} components, {summary.places} places, "
-        f"{summary.rules} matter rules, {summary.cases} cases ({summary.cases_added} new)"
+        f"{summary.rules} matter rules, {summary.cases} cases ({summary.cases_added} new), "
+        f"{summary.sensors} sensors with {summary.datastreams} datastreams "
+        f"({summary.readings_added:,} readings new)"
     )

@@ -8,6 +8,7 @@ import click
 
 import cityops
 from cityops.cli import (
+    alerts,
     apikeys,
     aqi,
     audit,
@@ -17,7 +18,9 @@ from cityops.cli import (
     db,
     demo,
     geo,
+    indices,
     serve,
+    simulate,
     telemetry,
     users,
 )
@@ -65,8 +68,11 @@ cli.add_command(components.places)
 cli.add_command(calendar.calendar)
 cli.add_command(cases.cases)
 cli.add_command(aqi.aqi_command)
+cli.add_command(alerts.alerts)
 cli.add_command(telemetry.things)
 cli.add_command(telemetry.ts)
+cli.add_command(simulate.simulate)
+cli.add_command(indices.indices)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from cityops.cli.context import AppContext, handle_errors, operator, pass_app
 from cityops.kernel.errors import ValidationFailed
 from cityops.sensing.decode import MAX_BATCH, csv_items
 from cityops.sensing.metrics import metric as catalogue_metric
+from cityops.sensing.retention import RetentionService
 from cityops.sensing.timeseries import Selection
 
 
@@ -250,3 +251,19 @@ def mqtt_ingest(app: AppContext, url: str | None, client_id: str | None, group: 
         )
     worker.stop()
     click.echo(f"stopped: stored {worker.stats.stored:,} readings")
+
+
+@ts.command("prune")
+@pass_app
+@handle_errors
+def prune(app: AppContext) -> None:
+    """Delete readings and minute rollups past CITYOPS_TELEMETRY_RAW_DAYS / _MINUTE_DAYS."""
+    services = app.services()
+    settings = services.settings
+    removed = RetentionService(
+        services.store.unit_of_work,
+        services.clock,
+        settings.telemetry_raw_days,
+        settings.telemetry_minute_days,
+    ).prune(operator())
+    click.echo(", ".join(f"{k} {v:,}" for k, v in removed.items()))

@@ -1,8 +1,12 @@
-"""Load the whole demo: accounts, divisions and grids, duty, components, places, rules, cases."""
+"""Load the whole demo: accounts, divisions, duty, components, places, rules, cases, sensors."""
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -18,11 +22,14 @@ from cityops.demo.accounts import DemoCredential, DemoUser, load_demo_accounts
 from cityops.demo.cases import DEFAULT_CASES, CaseStore, load_demo_cases
 from cityops.demo.city import generate
 from cityops.demo.furniture import component_rows, place_rows
+from cityops.demo.sensors import HISTORY_DAYS, demo_sensors, load_history, register_sensors
 from cityops.geo.divisions import DivisionService
 from cityops.geo.places import GazetteerService
 from cityops.geo.responsibility import ResponsibilityService
 from cityops.kernel.clock import Clock
 from cityops.kernel.worktime import WorkingCalendar
+from cityops.sensing.devices import DeviceService
+from cityops.sensing.ingest import IngestService
 
 # Matters a street's sanitation unit answers for (GB/T 47678.5 codes), besides its department.
 SANITATION_MATTERS = ("06010", "06011", "06012", "06042", "03005")
@@ -41,6 +48,8 @@ class DemoServices(Protocol):
     clock: Clock
     calendar: WorkingCalendar
     case_policy: CasePolicy
+    devices: DeviceService
+    ingest: IngestService
 
     @property
     def store(self) -> CaseStore:
@@ -62,6 +71,9 @@ class DemoSummary:
     rules: int
     cases: int
     cases_added: int
+    sensors: int = 0
+    datastreams: int = 0
+    readings_added: int = 0
 
 
 def demo_rules_csv() -> str:
@@ -69,12 +81,23 @@ def demo_rules_csv() -> str:
     return resources.files("cityops.demo").joinpath(RULES_FILE).read_text(encoding="utf-8")
 
 
-def load_demo(
-    services: DemoServices, credentials_file: Path, *, cases: int = DEFAULT_CASES
-) -> DemoSummary:
-    """Create the demo city and a year of its cases (``cases`` of them, if the store has none).
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")  # stdout is the summary's: keep it parseable
 
-    Running it again changes nothing and keeps the passwords.
+
+def load_demo(
+    services: DemoServices,
+    credentials_file: Path,
+    *,
+    cases: int = DEFAULT_CASES,
+    sensor_days: int = HISTORY_DAYS,
+    progress: Callable[[str], None] = _to_stderr,
+) -> DemoSummary:
+    """Create the demo city with a year of cases and a month of sensor readings.
+
+    ``cases`` cases are generated only into a store without cases, and ``sensor_days`` of
+    readings only for sensors without readings: running it again changes nothing and keeps
+    the passwords.
     """
     system = Principal.system("demo-loader")
     city = generate()
@@ -113,6 +136,23 @@ def load_demo(
         raise RuntimeError("the demo components or places did not import")
     rules = services.matter_rules.put_many(system, read_rules_csv(demo_rules_csv()))
     loaded = load_demo_cases(services, city, rows, count=cases)
+
+    # Sensors: the devices, then a month of simulated readings ending now.
+    began = time.monotonic()
+    specs = demo_sensors(city, rows)
+    sensors = register_sensors(services, system, specs)
+    end = services.clock.now()
+    zone = services.case_policy.zone
+    readings = load_history(services, system, end, zone, specs=specs, days=sensor_days)
+    history = (
+        f"{readings:,} readings of history since {end - timedelta(days=sensor_days):%Y-%m-%d}"
+        if readings
+        else "their history was there already"
+    )
+    progress(
+        f"demo sensors: {sensors.things} devices, {sensors.datastreams} datastreams "
+        f"({sensors.things_added} new), {history}, in {time.monotonic() - began:.1f} s"
+    )
     return DemoSummary(
         credentials=credentials,
         divisions_created=len(report.created),
@@ -124,4 +164,7 @@ def load_demo(
         rules=len(rules),
         cases=loaded.cases,
         cases_added=loaded.added,
+        sensors=sensors.things,
+        datastreams=sensors.datastreams,
+        readings_added=readings,
     )

@@ -53,7 +53,7 @@ class IngestService:
         registry: StreamRegistry,
         decoder: Decoder,
         *,
-        on_stored: Callable[[ObservationBatch], None] = lambda batch: None,
+        on_stored: Callable[[ObservationBatch], object] = lambda batch: None,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock

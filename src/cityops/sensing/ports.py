@@ -130,6 +130,14 @@ class ObservationStore(Protocol):
         ...
 
 
+class ObservationRetention(Protocol):
+    """Deleting what is older than the retention settings."""
+
+    def prune(self, raw_before: int | None, minutes_before: int | None) -> dict[str, int]:
+        """Delete raw readings and minute rollups older than the cut-offs (epoch ms)."""
+        ...
+
+
 class ObservationReads(Protocol):
     """Reads of readings and rollups."""
 
@@ -170,6 +178,11 @@ class SensingUnitOfWork(UnitOfWork, Protocol):
     @property
     def observations(self) -> ObservationStore:
         """The bulk write of readings."""
+        ...
+
+    @property
+    def observation_retention(self) -> ObservationRetention:
+        """Deleting old readings."""
         ...
 
     @property

@@ -574,3 +574,70 @@ historical_locations = Table(
     Column("time", BigInteger, nullable=False),  # UTC epoch ms
     Index(None, "thing_id"),
 )
+
+# --------------------------------------------------------------------------- alerts
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("definition", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_key", String(64), nullable=False),
+    Column("level", String(3), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("datastream_id", Integer, nullable=True),
+    Column("thing_id", Integer, nullable=True),
+    Column("grid_code", String(15), nullable=True),
+    Column("department_code", String(18), nullable=True),
+    Column("message", String(500), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("raised_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("occurrences", Integer, nullable=False),
+    Column("acknowledged_at", UtcDateTime, nullable=True),
+    Column("acknowledged_by", String(100), nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("resolved_by", String(100), nullable=True),
+    Column("resolution", String(8), nullable=True),
+    Column("case_id", BigId, nullable=True),
+    Column("extra", JSON, nullable=False),
+    Index(None, "status"),
+    Index(None, "rule_key", "subject"),
+    Index(None, "grid_code"),
+)
+
+# --------------------------------------------------------------------------- webhooks
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(1000), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("description", String(200), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("status", String(10), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index(None, "webhook_id", "event_id", unique=True),
+    Index(None, "status", "next_attempt_at"),
+)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Self
 from cityops.kernel.events import DomainEvent
 from cityops.storage.engine import READS_ONLY_OPTION, WRITE_OPTION
 from cityops.storage.repositories.accounts import SqlDepartmentRepository, SqlUserRepository
+from cityops.storage.repositories.alerts import SqlAlertRepository, SqlAlertRuleRepository
 from cityops.storage.repositories.audit import SqlAuditLog
 from cityops.storage.repositories.case_kpi_cells import SqlKpiCellRepository
 from cityops.storage.repositories.cases import (
@@ -30,6 +31,9 @@ from cityops.storage.repositories.observations import SqlObservationStore
 from cityops.storage.repositories.outbox import SqlOutbox
 from cityops.storage.repositories.places import SqlPlaceRepository
 from cityops.storage.repositories.sensing import SqlDatastreamRepository, SqlThingRepository
+from cityops.storage.repositories.sta import SqlStaRepository
+from cityops.storage.repositories.sta_observations import SqlStaObservationQueries
+from cityops.storage.repositories.webhooks import SqlWebhookRepository
 from cityops.storage.write_batches import fits_one_statement, write_at_commit
 
 if TYPE_CHECKING:
@@ -197,10 +201,40 @@ class SqlUnitOfWork:
             self.connection, self._store.observation_partitions, self._store.local_offset_ms
         )
 
+    @property
+    def observation_retention(self) -> SqlObservationStore:
+        """Deleting old readings and minute rollups (the observation store does it)."""
+        return self.observations
+
     @cached_property
     def observation_reads(self) -> SqlObservationReads:
         """Reads of readings and rollups."""
         return SqlObservationReads(self.connection)
+
+    @cached_property
+    def sta(self) -> SqlStaRepository:
+        """SensorThings sensors, observed properties, locations and links."""
+        return SqlStaRepository(self.connection)
+
+    @cached_property
+    def sta_observations(self) -> SqlStaObservationQueries:
+        """SensorThings Observation queries."""
+        return SqlStaObservationQueries(self.connection)
+
+    @cached_property
+    def webhooks(self) -> SqlWebhookRepository:
+        """Webhooks and their deliveries."""
+        return SqlWebhookRepository(self.connection)
+
+    @cached_property
+    def alert_rules(self) -> SqlAlertRuleRepository:
+        """Alert rules."""
+        return SqlAlertRuleRepository(self.connection)
+
+    @cached_property
+    def alerts(self) -> SqlAlertRepository:
+        """Alerts."""
+        return SqlAlertRepository(self.connection)
 
     @cached_property
     def audit(self) -> SqlAuditLog:

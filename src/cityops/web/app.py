@@ -18,6 +18,7 @@ from cityops.web.middleware import RequestContextMiddleware
 from cityops.web.problems import install_problem_handlers
 from cityops.web.routes import (
     admin_pages,
+    alerts,
     apikeys,
     audit,
     case_rules,
@@ -26,13 +27,16 @@ from cityops.web.routes import (
     departments,
     geo,
     health,
+    indices,
     open311,
     pages,
     session_api,
     situation,
+    sta,
     stream,
     telemetry,
     users,
+    webhooks,
     workspace_pages,
 )
 
@@ -119,7 +123,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # Matter rules before cases: /cases/rules must not be read as the case numbered "rules".
     routers = (health, session_api, users, departments, apikeys, audit, stream, geo, components)
     pages_routers = (pages, workspace_pages, admin_pages)
-    for module in (*routers, case_rules, cases, situation, telemetry, open311, *pages_routers):
+    sensing = (telemetry, indices, alerts, webhooks, sta)
+    for module in (*routers, case_rules, cases, situation, *sensing, open311, *pages_routers):
         app.include_router(module.router)
     # Outermost last: security headers wrap everything, including the 500 answered by
     # RequestContextMiddleware.

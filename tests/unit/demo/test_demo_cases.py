@@ -89,7 +89,7 @@ def loaded(
     )
     hasher = PasswordHasher(time_cost=1, memory_cost=1024)
     services = bootstrap(settings, clock=FrozenClock(MONDAY), hasher=hasher)
-    summary = load_demo(services, root / "credentials.txt", cases=0)
+    summary = load_demo(services, root / "credentials.txt", cases=0, sensor_days=0)
     assert summary.rules == 250
     assert summary.cases == summary.cases_added == 0
     load = load_demo_cases(services, city, component_rows(city), count=COUNT, days=DAYS)
@@ -388,7 +388,9 @@ def test_one_audit_entry_and_a_second_load_changes_nothing(loaded: Loaded) -> No
     assert entries[0].after["cases"] == COUNT
     again = load_demo_cases(services, loaded.city, [], count=COUNT, days=DAYS)
     assert (again.cases, again.added) == (COUNT, 0)
-    summary = load_demo(services, Path(services.settings.data_dir) / "credentials.txt", cases=5)
+    summary = load_demo(
+        services, Path(services.settings.data_dir) / "credentials.txt", cases=5, sensor_days=1
+    )
     assert (summary.rules, summary.cases, summary.cases_added) == (250, COUNT, 0)
     assert len(services.audit.query(SYSTEM, AuditFilter(action="demo.cases_load"))) == 1
     rule_changes = services.audit.query(SYSTEM, AuditFilter(action="cases.rule_set", limit=1000))

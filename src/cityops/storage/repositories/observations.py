@@ -220,6 +220,27 @@ class SqlObservationStore:
             inserted = self._write_sqlite(batch, aux_a, aux_b)
         return WriteResult(inserted, len(batch) - inserted)
 
+    def prune(self, raw_before: int | None, minutes_before: int | None) -> dict[str, int]:
+        """Delete raw readings and minute rollups older than the cut-offs (epoch ms).
+
+        PostgreSQL drops whole partitions that end before the raw cut-off (instant, no dead rows)
+        and deletes the rest row by row; SQLite deletes rows.
+        """
+        removed = {"observations": 0, "rollups_minute": 0, "partitions": 0}
+        if raw_before is not None:
+            if self._partitions is not None:
+                removed["partitions"] = len(self._partitions.drop_before(raw_before))
+            removed["observations"] = self._delete("observations", "phenomenon_time", raw_before)
+        if minutes_before is not None:
+            removed["rollups_minute"] = self._delete("rollups_minute", "bucket", minutes_before)
+        return removed
+
+    def _delete(self, table: str, column: str, before: int) -> int:
+        result = self._connection.exec_driver_sql(
+            f"DELETE FROM {table} WHERE {column} < {int(before)}"  # both names are ours
+        )
+        return int(result.rowcount or 0)
+
     # ---------------------------------------------------------------- SQLite
 
     def _write_sqlite(

@@ -1,0 +1,1 @@
+"""Notifications to other systems: webhooks signed with HMAC, retried with back-off."""
