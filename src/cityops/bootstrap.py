@@ -218,14 +218,15 @@ def bootstrap(
     case_lists = CaseListService(
         store.unit_of_work, clock, cases, parse_weights(settings.case_kpi_weights), settings.zone
     )
+    timeseries = TimeseriesService(store.unit_of_work, clock, offset_ms)
+    devices_changed = _both(streams.invalidate, timeseries.invalidate)
     devices = DeviceService(
         store.unit_of_work,
         clock,
         _placer(locations),
-        on_change=streams.invalidate,
+        on_change=devices_changed,
         grace=settings.telemetry_offline_grace,
     )
-    timeseries = TimeseriesService(store.unit_of_work, clock, offset_ms)
     return Services(
         settings=settings,
         clock=clock,
@@ -275,7 +276,7 @@ def bootstrap(
             ingest,
             _placer(locations),
             settings.zone,
-            on_change=streams.invalidate,
+            on_change=devices_changed,
         ),
         indices=CityIndexService(timeseries, devices, clock, settings.zone),
         alerts=alerts,

@@ -12,6 +12,8 @@ its thing).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,10 +60,33 @@ class TimeseriesService:
         unit_of_work: UnitOfWorkFactory[SensingUnitOfWork],
         clock: Clock,
         offset_ms: int,
+        *,
+        catalog_max_age: float = 5.0,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
         self._offset = offset_ms
+        # Every query picks its datastreams from all of them: keep that list for a few seconds
+        # (and drop it whenever a device or datastream changes) instead of reading it each time.
+        self._catalog_max_age = catalog_max_age
+        self._catalog: tuple[float, dict[int, Thing], list[Datastream]] | None = None
+        self._catalog_lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        """Forget the devices and datastreams read (one was added or changed)."""
+        self._catalog = None
+
+    def _things_and_streams(
+        self, uow: SensingUnitOfWork
+    ) -> tuple[dict[int, Thing], list[Datastream]]:
+        cached = self._catalog
+        if cached is not None and time.monotonic() - cached[0] < self._catalog_max_age:
+            return cached[1], cached[2]
+        with self._catalog_lock:
+            things = {t.id: t for t in uow.things.list()}
+            streams = uow.datastreams.list()
+            self._catalog = (time.monotonic(), things, streams)
+        return things, streams
 
     def latest(self, principal: Principal, selection: Selection) -> list[dict[str, Any]]:
         """Return the newest good reading of each selected datastream."""
@@ -155,8 +180,7 @@ class TimeseriesService:
         self, uow: SensingUnitOfWork, principal: Principal, selection: Selection
     ) -> tuple[dict[int, Datastream], dict[int, Thing]]:
         principal.require_somewhere("telemetry:read")
-        things = {t.id: t for t in uow.things.list()}
-        every = uow.datastreams.list()
+        things, every = self._things_and_streams(uow)
         if selection.datastreams:
             by_key = {s.key: s for s in every}
             by_id = {str(s.id): s for s in every}
