@@ -43,7 +43,9 @@ from cityops.sensing.simulate import Episode, SimStream, Simulation
 
 SEED = 2026
 HISTORY_DAYS = 30
-INTERVALS = {"air": 60, "noise": 60, "water": 300, "manhole": 60, "traffic": 60}
+# Air stations report a 10-minute mean (as micro-stations do; national stations report hourly):
+# six of them make a valid hourly mean (≥ 45 min covered), in the live feed and in history.
+INTERVALS = {"air": 600, "noise": 60, "water": 300, "manhole": 60, "traffic": 60}
 INTERVALS |= {"weather": 60, "meter": 900}
 # History is coarser than live reporting: a month at 1-minute steps would be 15 million rows.
 HISTORY_STEPS = {"air": 600, "noise": 600, "manhole": 600, "traffic": 600, "weather": 600}

@@ -28,6 +28,7 @@ from cityops.web.routes import (
     geo,
     health,
     indices,
+    monitoring_pages,
     open311,
     pages,
     session_api,
@@ -122,7 +123,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_problem_handlers(app)
     # Matter rules before cases: /cases/rules must not be read as the case numbered "rules".
     routers = (health, session_api, users, departments, apikeys, audit, stream, geo, components)
-    pages_routers = (pages, workspace_pages, admin_pages)
+    pages_routers = (pages, workspace_pages, admin_pages, monitoring_pages)
     sensing = (telemetry, indices, alerts, webhooks, sta)
     for module in (*routers, case_rules, cases, situation, *sensing, open311, *pages_routers):
         app.include_router(module.router)
