@@ -10,7 +10,7 @@ from sqlalchemy import Connection, case, delete, func, insert, select, update
 
 from cityops.alerts.model import OPEN, Alert
 from cityops.alerts.ports import AlertFilter, NewAlert
-from cityops.storage.schema import alert_rules, alerts
+from cityops.storage.schema_sensing import alert_rules, alerts
 
 _LEVEL_ORDER = case({"I": 1, "II": 2, "III": 3, "IV": 4}, value=alerts.c.level, else_=5)
 _STATUS_ORDER = case({"raised": 1, "acknowledged": 2, "resolved": 3}, value=alerts.c.status)

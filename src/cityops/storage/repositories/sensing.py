@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from cityops.kernel.errors import Conflict
 from cityops.sensing.model import Datastream, Placement, Thing
 from cityops.sensing.ports import NewDatastream, NewThing
-from cityops.storage.schema import datastreams, things
+from cityops.storage.schema_sensing import datastreams, things
 
 
 def _thing(row: Any) -> Thing:

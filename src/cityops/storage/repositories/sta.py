@@ -21,7 +21,7 @@ from cityops.sensing.sta_ports import (
     ObservedPropertyRow,
     SensorRow,
 )
-from cityops.storage.schema import (
+from cityops.storage.schema_sensing import (
     datastreams,
     historical_locations,
     locations,

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from cityops.kernel.events import StoredEvent
 from cityops.notify.webhooks import Delivery, Outgoing, Webhook
-from cityops.storage.schema import outbox_events, webhook_deliveries, webhooks
+from cityops.storage.schema import outbox_events
+from cityops.storage.schema_sensing import webhook_deliveries, webhooks
 
 
 def _webhook(row: Any) -> Webhook:
