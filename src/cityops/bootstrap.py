@@ -21,7 +21,6 @@ from cityops.alerts.model import Alert, Rule
 from cityops.alerts.service import AlertService, CaseOpener
 from cityops.alerts.wiring import (
     HourOfWeekBaseline,
-    PeriodicAlertSweep,
     load_subjects,
     newest_readings,
 )
@@ -46,7 +45,7 @@ from cityops.cases.routing_book import RoutingBook
 from cityops.cases.rules import MatterRuleService
 from cityops.cases.service import CaseService
 from cityops.cases.situation import SituationService
-from cityops.cases.sweeper import DeadlineSweeper, PeriodicSweeper
+from cityops.cases.sweeper import DeadlineSweeper, logged_sweep
 from cityops.cases.workcalendar import build_calendar, read_overrides
 from cityops.catalog.components import ComponentService
 from cityops.geo.divisions import DivisionService
@@ -55,6 +54,7 @@ from cityops.geo.places import GazetteerService
 from cityops.geo.responsibility import ResponsibilityService
 from cityops.kernel.bus import EventBus
 from cityops.kernel.clock import Clock, SystemClock
+from cityops.kernel.periodic import Periodic
 from cityops.kernel.worktime import WorkingCalendar
 from cityops.notify.webhooks import WebhookService
 from cityops.sensing.decode import Decoder, DecodeRules
@@ -64,6 +64,7 @@ from cityops.sensing.ingest import IngestService
 from cityops.sensing.metrics import metrics
 from cityops.sensing.model import Datastream, Placement
 from cityops.sensing.registry import StreamRegistry
+from cityops.sensing.rollups import RollupFolder
 from cityops.sensing.sta_service import StaService, build_sta
 from cityops.sensing.timeseries import TimeseriesService
 from cityops.settings import Settings
@@ -108,12 +109,14 @@ class Services:
     timeseries: TimeseriesService
     sta: StaService
     alerts: AlertService
-    alert_sweep: PeriodicAlertSweep
+    alert_sweep: Periodic
     webhooks: WebhookService
-    webhook_dispatch: PeriodicAlertSweep
+    webhook_dispatch: Periodic
     indices: CityIndexService
     sweeper: DeadlineSweeper
-    periodic_sweeper: PeriodicSweeper
+    periodic_sweeper: Periodic
+    rollups: RollupFolder
+    rollup_fold: Periodic
     secret_key: str = field(repr=False)
     mqtt: MqttIngestWorker | None = None
 
@@ -121,19 +124,25 @@ class Services:
         """Start the event bus, the deadline sweeps and the MQTT door (the web app does)."""
         self.bus.start()
         self.periodic_sweeper.start()
+        self.rollup_fold.start()
         self.alert_sweep.start()
         self.webhook_dispatch.start()
         if self.mqtt is not None:
             self.mqtt.start()
 
-    def close(self) -> None:
-        """Stop background work and close the store's connections."""
+    def stop_background(self) -> None:
+        """Stop what :meth:`start_background` started (the MQTT door first: it feeds the rest)."""
         if self.mqtt is not None:
             self.mqtt.stop()
         self.alert_sweep.stop()
         self.webhook_dispatch.stop()
+        self.rollup_fold.stop()
         self.periodic_sweeper.stop()
         self.bus.stop()
+
+    def close(self) -> None:
+        """Stop background work and close the store's connections."""
+        self.stop_background()
         self.store.dispose()
 
 
@@ -218,6 +227,7 @@ def bootstrap(
     case_lists = CaseListService(
         store.unit_of_work, clock, cases, parse_weights(settings.case_kpi_weights), settings.zone
     )
+    rollups = RollupFolder(store.unit_of_work)
     timeseries = TimeseriesService(store.unit_of_work, clock, offset_ms)
     devices_changed = _both(streams.invalidate, timeseries.invalidate)
     devices = DeviceService(
@@ -281,15 +291,22 @@ def bootstrap(
         indices=CityIndexService(timeseries, devices, clock, settings.zone),
         alerts=alerts,
         webhooks=webhooks,
-        webhook_dispatch=PeriodicAlertSweep(
-            lambda: webhooks.send_due(webhook_sender.post), settings.webhook_poll_seconds
+        webhook_dispatch=Periodic(
+            "webhook-sender",
+            lambda: webhooks.send_due(webhook_sender.post),
+            settings.webhook_poll_seconds,
         ),
-        alert_sweep=PeriodicAlertSweep(
+        alert_sweep=Periodic(
+            "alert-sweeper",
             lambda: alerts.sweep(newest_readings(store.unit_of_work)),
             settings.alert_sweep_seconds,
         ),
         sweeper=sweeper,
-        periodic_sweeper=PeriodicSweeper(sweeper, settings.case_sweep_seconds),
+        periodic_sweeper=Periodic(
+            "deadline-sweeper", logged_sweep(sweeper), settings.case_sweep_seconds
+        ),
+        rollups=rollups,
+        rollup_fold=Periodic("rollup-fold", rollups.fold, settings.telemetry_fold_seconds),
         secret_key=resolve_secret_key(settings),
         mqtt=mqtt_worker(settings, ingest, decoder, clock) if settings.mqtt_url else None,
     )

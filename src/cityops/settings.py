@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     telemetry_future_seconds: int = Field(
         300, ge=0, le=86_400, description="Readings later than now plus this are refused."
     )
+    telemetry_fold_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=600,
+        description="How often `serve` and `ts mqtt` fold new readings into the rollups.",
+    )
     alert_sweep_seconds: float = Field(
         60.0, ge=0, le=3600, description="How often `serve` judges missing-data alert rules."
     )

@@ -22,7 +22,9 @@ def test_prune_keeps_the_windows_and_the_coarse_rollups(services, system, clock)
         for d in (1, 5, 12, 40)
     ]
     assert services.ingest.ingest(system, items).accepted == 4
-    removed = RetentionService(services.store.unit_of_work, clock, 10, 3).prune(system)
+    removed = RetentionService(
+        services.store.unit_of_work, clock, 10, 3, catch_up=services.rollups.catch_up
+    ).prune(system)
     assert removed["observations"] + removed["partitions"] >= 1
     with services.store.engine.connect() as connection:
         raw = connection.execute(text("SELECT result FROM observations ORDER BY result")).scalars()
@@ -48,5 +50,7 @@ def test_zero_days_keeps_everything(services, system, clock):
     services.devices.add_datastream(system, "AQ-1", {"metric": "pm25"})
     old = (clock.now() - timedelta(days=400)).isoformat()
     services.ingest.ingest(system, [{"datastream": "AQ-1/pm25", "time": old, "value": 3}])
-    removed = RetentionService(services.store.unit_of_work, clock, 0, 0).prune(system)
+    removed = RetentionService(
+        services.store.unit_of_work, clock, 0, 0, catch_up=services.rollups.catch_up
+    ).prune(system)
     assert removed == {"observations": 0, "rollups_minute": 0, "partitions": 0}

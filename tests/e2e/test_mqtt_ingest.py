@@ -78,14 +78,23 @@ def prefix() -> str:
     return f"t{uuid4().hex[:10]}"
 
 
-def _worker(services, url: str, prefix: str, client_id: str | None = None) -> MqttIngestWorker:
+def _worker(
+    services,
+    url: str,
+    prefix: str,
+    client_id: str | None = None,
+    *,
+    max_wait: float = 0.05,
+    max_batch_bytes: int = 4_000_000,
+) -> MqttIngestWorker:
     options = MqttOptions(
         url=url,
         topics=(f"{prefix}/telemetry/#", f"{prefix}/v1.1/#"),
         group=prefix,
         client_id=client_id or f"{prefix}-w",
         error_topic=f"{prefix}/errors",
-        max_wait=0.05,
+        max_wait=max_wait,
+        max_batch_bytes=max_batch_bytes,
     )
     return MqttIngestWorker(
         services.ingest, services.decoder, options, clock_ms(services.clock.now)
@@ -128,6 +137,42 @@ def test_device_readings_sta_observations_and_csv_lines_are_stored(
         assert sorted(_stored(services, "AQ-1/pm25")) == [35, 36, 37]
         assert _stored(services, "AQ-1/pm10") == [70]
         _wait(lambda: worker.stats.acknowledged == 3)
+    finally:
+        worker.stop()
+
+
+@pytest.mark.parametrize("capped", [False, True])
+def test_payload_bytes_bound_what_one_transaction_gathers(
+    services, station, mqtt_broker, publisher, prefix, clock, capped
+):
+    worker = _worker(
+        services, mqtt_broker, prefix, max_wait=0.5, max_batch_bytes=1 if capped else 4_000_000
+    )
+    worker.start()
+    try:
+        assert worker.wait_connected()
+        time.sleep(0.3)  # the SUBACK
+        sent = [
+            publisher.client.publish(
+                f"{prefix}/telemetry/AQ-1",
+                json.dumps(
+                    {
+                        "time": (clock.now() - timedelta(minutes=m)).isoformat(),
+                        "values": {"pm25": 30 + m},
+                    }
+                ),
+                qos=1,
+            )
+            for m in range(5)
+        ]
+        for message in sent:
+            message.wait_for_publish(10)
+        _wait(lambda: worker.stats.acknowledged == 5)
+        assert len(_stored(services, "AQ-1/pm25")) == 5
+        if capped:  # a message over the byte bound is a transaction of its own
+            assert worker.stats.transactions == 5
+        else:  # five quick messages share one 0.5 s gathering window
+            assert worker.stats.transactions < 5
     finally:
         worker.stop()
 

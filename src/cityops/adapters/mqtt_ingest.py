@@ -56,6 +56,9 @@ class MqttOptions:
     client_id: str = "cityops-ingest"
     max_wait: float = 0.2  # seconds a message may wait for others to share its transaction
     receive_maximum: int = 2_000  # unacknowledged messages in our hands (and per transaction)
+    # Payload bytes per transaction: Receive Maximum bounds messages, not readings, and one
+    # message may carry thousands; this bounds what one transaction holds in memory.
+    max_batch_bytes: int = 4_000_000
     session_expiry: int = 3_600  # seconds the broker keeps our session while we are away
     error_topic: str = "cityops/errors"
 
@@ -65,6 +68,7 @@ class WorkerStats:
     """What the worker has done (for logs, health and tests)."""
 
     messages: int = 0
+    transactions: int = 0
     readings: int = 0
     stored: int = 0
     duplicates: int = 0
@@ -217,8 +221,11 @@ class MqttIngestWorker:
             except queue.Empty:
                 continue
             taken = [first]
+            size = len(first.payload)
             deadline = time.monotonic() + self._options.max_wait
-            while len(taken) < self._options.receive_maximum:
+            while (
+                len(taken) < self._options.receive_maximum and size < self._options.max_batch_bytes
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -226,6 +233,7 @@ class MqttIngestWorker:
                     taken.append(self._queue.get(timeout=remaining))
                 except queue.Empty:
                     break
+                size += len(taken[-1].payload)
             self._handle(taken)
 
     def _handle(self, messages: Sequence[_Message]) -> None:
@@ -257,6 +265,7 @@ class MqttIngestWorker:
                 self._client.ack(message.mid, message.qos)
                 self.stats.acknowledged += 1
         self.stats.messages += len(messages)
+        self.stats.transactions += 1
         self.stats.readings += len(batch)
         self.stats.stored += result.inserted
         self.stats.duplicates += result.duplicates

@@ -4,22 +4,17 @@
 * :class:`HourOfWeekBaseline` gives an anomaly rule its baseline: the hourly means of the same
   hour of the week over the past weeks (from the hour rollups), as median and MAD, cached for
   the hour;
-* :class:`PeriodicAlertSweep` judges ``missing`` rules (and retries cases not yet opened) every
-  ``interval`` seconds on a thread of its own.
+* :func:`newest_readings` gives the sweep (``missing`` rules) each stream's newest reading time.
 """
 
 from __future__ import annotations
 
-import logging
 import statistics
-import threading
-from collections.abc import Callable
 
 from cityops.alerts.engine import Subject
 from cityops.kernel.uow import UnitOfWorkFactory
 from cityops.sensing.ports import SensingUnitOfWork
 
-log = logging.getLogger(__name__)
 HOUR_MS = 3_600_000
 WEEK_MS = 7 * 24 * HOUR_MS
 
@@ -82,35 +77,3 @@ class HourOfWeekBaseline:
         median = statistics.median(means)
         mad = statistics.median(abs(m - median) for m in means)
         return median, mad, len(means)
-
-
-class PeriodicAlertSweep:
-    """Call ``sweep`` every ``interval`` seconds until stopped."""
-
-    def __init__(self, sweep: Callable[[], object], interval: float) -> None:
-        self._sweep = sweep
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start (no-op when the interval is 0 or already running)."""
-        if self._interval <= 0 or self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="alert-sweeper", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop and wait for the thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._sweep()
-            except Exception:  # a failed sweep must not end the loop; the next one retries
-                log.exception("alert sweep failed")

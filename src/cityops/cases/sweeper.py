@@ -11,7 +11,7 @@ idempotent: running one twice announces nothing new. ``cityops serve`` sweeps pe
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,35 +127,13 @@ class DeadlineSweeper:
         )
 
 
-class PeriodicSweeper:
-    """Run sweeps on a background thread every ``interval`` seconds until stopped."""
+def logged_sweep(sweeper: DeadlineSweeper) -> Callable[[], SweepReport]:
+    """Return a task for :class:`~cityops.kernel.periodic.Periodic` that logs what changed."""
 
-    def __init__(self, sweeper: DeadlineSweeper, interval: float) -> None:
-        self._sweeper = sweeper
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    def sweep() -> SweepReport:
+        report = sweeper.sweep()
+        if report.yellow or report.red or report.escalated:
+            log.info("deadline sweep: %s", report)
+        return report
 
-    def start(self) -> None:
-        """Start sweeping (no-op if the interval is 0 or already running)."""
-        if self._interval <= 0 or self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="deadline-sweeper", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop and wait for the thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                report = self._sweeper.sweep()
-                if report.yellow or report.red or report.escalated:
-                    log.info("deadline sweep: %s", report)
-            except Exception:  # a failed sweep must not end the loop; the next one retries
-                log.exception("deadline sweep failed")
+    return sweep

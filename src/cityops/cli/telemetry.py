@@ -239,6 +239,7 @@ def mqtt_ingest(app: AppContext, url: str | None, client_id: str | None, group: 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     worker.start()
+    services.rollup_fold.start()
     click.echo(
         f"subscribed to {settings.mqtt_topics} on {settings.mqtt_url} as {settings.mqtt_client_id}"
     )
@@ -250,6 +251,8 @@ def mqtt_ingest(app: AppContext, url: str | None, client_id: str | None, group: 
             err=True,
         )
     worker.stop()
+    services.rollup_fold.stop()
+    services.rollups.fold()
     click.echo(f"stopped: stored {worker.stats.stored:,} readings")
 
 
@@ -265,5 +268,6 @@ def prune(app: AppContext) -> None:
         services.clock,
         settings.telemetry_raw_days,
         settings.telemetry_minute_days,
+        catch_up=services.rollups.catch_up,
     ).prune(operator())
     click.echo(", ".join(f"{k} {v:,}" for k, v in removed.items()))

@@ -30,6 +30,7 @@ from cityops.kernel.clock import Clock
 from cityops.kernel.worktime import WorkingCalendar
 from cityops.sensing.devices import DeviceService
 from cityops.sensing.ingest import IngestService
+from cityops.sensing.rollups import RollupFolder
 
 # Matters a street's sanitation unit answers for (GB/T 47678.5 codes), besides its department.
 SANITATION_MATTERS = ("06010", "06011", "06012", "06042", "03005")
@@ -50,6 +51,7 @@ class DemoServices(Protocol):
     case_policy: CasePolicy
     devices: DeviceService
     ingest: IngestService
+    rollups: RollupFolder
 
     @property
     def store(self) -> CaseStore:

@@ -39,6 +39,7 @@ from cityops.sensing.decode import MAX_BATCH
 from cityops.sensing.devices import DeviceService
 from cityops.sensing.ingest import IngestService
 from cityops.sensing.model import ObservationBatch
+from cityops.sensing.rollups import RollupFolder
 from cityops.sensing.simulate import Episode, SimStream, Simulation
 
 SEED = 2026
@@ -136,6 +137,7 @@ class SensorServices(Protocol):
 
     devices: DeviceService
     ingest: IngestService
+    rollups: RollupFolder
 
 
 class _Placer:
@@ -393,4 +395,5 @@ def load_history(
                 batch.append(ids[key], millis, value)
             stored += services.ingest.store(batch).inserted
         moment = until
+    services.rollups.fold()  # the month's rollups ready before the first page asks
     return stored

@@ -126,7 +126,11 @@ class ObservationStore(Protocol):
         aux_a: Sequence[float | None] | None = None,
         aux_b: Sequence[float | None] | None = None,
     ) -> WriteResult:
-        """Store the readings new to the store and merge them into the rollups."""
+        """Store the readings new to the store and queue the good ones for the fold."""
+        ...
+
+    def fold(self, limit: int) -> int:
+        """Merge up to ``limit`` queued readings into the rollups; return how many."""
         ...
 
 
@@ -159,6 +163,10 @@ class ObservationReads(Protocol):
 
     def buckets(self, level: str, stream_ids: Sequence[int], start: int, end: int) -> list[Bucket]:
         """Return the rollup buckets of a level starting in ``[start, end)``."""
+        ...
+
+    def queued(self) -> bool:
+        """Return whether readings wait to be folded into the rollups."""
         ...
 
 

@@ -8,6 +8,7 @@ rollups, which are kept (they are small: one row per datastream and hour).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from cityops.auth.model import Principal
@@ -26,7 +27,12 @@ class RetentionService:
         clock: Clock,
         raw_days: int,
         minute_days: int,
+        *,
+        catch_up: Callable[[], object],
     ) -> None:
+        # Queued readings are folded before pruning: folded after, an old one would bring back
+        # a minute rollup the prune had just removed.
+        self._catch_up = catch_up
         self._unit_of_work = unit_of_work
         self._clock = clock
         self._raw_days = raw_days
@@ -40,6 +46,7 @@ class RetentionService:
         minutes = to_millis(now - timedelta(days=self._minute_days)) if self._minute_days else None
         if raw is None and minutes is None:
             return {"observations": 0, "rollups_minute": 0, "partitions": 0}
+        self._catch_up()
         with self._unit_of_work() as uow:
             removed = uow.observation_retention.prune(raw, minutes)
             uow.commit()

@@ -125,6 +125,20 @@ stream_latest = Table(
     Column("quality", SmallInteger, nullable=False),
 )
 
+# The fold queue: new good readings wait here (written in the same transaction as
+# ``observations``) until a fold merges them into the rollups and ``stream_latest``. No key: rows
+# go in and out in bulk (SQLite's rowid, PostgreSQL's ctid pick the chunks).
+obs_pending = Table(
+    "obs_pending",
+    metadata,
+    Column("datastream_id", Integer, nullable=False),
+    Column("phenomenon_time", BigInteger, nullable=False),
+    Column("result", Float, nullable=False),
+    Column("quality", SmallInteger, nullable=False),
+    Column("aux_a", Float, nullable=True),
+    Column("aux_b", Float, nullable=True),
+)
+
 # SensorThings entities beyond things and datastreams (OGC 18-088 §8.2). A thing's point and
 # placement (things.lon/lat/grid_code) follow its newest linked Location with a Point.
 sensors = Table(

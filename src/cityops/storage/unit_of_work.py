@@ -209,7 +209,7 @@ class SqlUnitOfWork:
     @cached_property
     def observation_reads(self) -> SqlObservationReads:
         """Reads of readings and rollups."""
-        return SqlObservationReads(self.connection)
+        return SqlObservationReads(self.connection, self._store.local_offset_ms)
 
     @cached_property
     def sta(self) -> SqlStaRepository:

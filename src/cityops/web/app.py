@@ -95,8 +95,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             yield
         finally:
-            services.periodic_sweeper.stop()
-            services.bus.stop()
+            services.stop_background()
 
     app = FastAPI(
         title="cityops API",

@@ -1,18 +1,18 @@
-"""Observations: the bulk write with its rollups, and the time-series reads.
+"""Observations: the bulk write (readings plus their place in the fold queue) and the fold.
 
 A batch goes in three steps, all inside the caller's transaction:
 
 1. it is loaded into a temporary staging table (PostgreSQL: ``COPY``; SQLite: one
    ``executemany``), with each row's auxiliary sums for energy and vector means;
-2. rows whose (datastream, time) the store already has are dropped from staging (a repeated
-   reading is a no-op: idempotent), the rest go into ``observations``;
-3. the new rows' aggregates are merged into the minute, hour and day rollups (count, sum, min,
-   max, first and last reading, auxiliary sums: all mergeable, so late and out-of-order readings
-   correct their buckets by adding to them) and into ``stream_latest``; ``bad`` readings are stored
-   but left out of both.
+2. rows whose (datastream, time) the store already has are dropped (a repeated reading is a
+   no-op: idempotent), the rest go into ``observations``;
+3. the new good readings, with their auxiliary sums, go into the fold queue ``obs_pending``;
+   ``bad`` readings are stored but never reach the rollups or the latest values.
 
-On PostgreSQL steps 2 and 3 are one statement (data-modifying CTEs); SQLite runs them one after
-the other. The batch arrives free of repeated keys (the ingest service keeps the first).
+On PostgreSQL steps 2 and 3 are one statement (data-modifying CTEs). :meth:`fold` merges the queue
+into the minute, hour and day rollups and the latest values
+(:mod:`~cityops.storage.repositories.observation_rollups` says how and why).
+The batch arrives free of repeated keys (the ingest service keeps the first).
 """
 
 from __future__ import annotations
@@ -26,9 +26,13 @@ from sqlalchemy import Connection
 
 from cityops.sensing.model import BAD, ObservationBatch, WriteResult
 from cityops.storage.observation_partitions import ObservationPartitions
+from cityops.storage.repositories.observation_rollups import (
+    PENDING_COLUMNS,
+    postgresql_fold,
+    sqlite_fold,
+)
 
-LEVELS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
-ROLLUP_TABLES = {"minute": "rollups_minute", "hour": "rollups_hour", "day": "rollups_day"}
+FOLD_LOCK_KEY = 7_201_113  # pg_advisory_xact_lock key: one fold at a time per database
 
 _STAGING_COLUMNS = (
     "ds BIGINT, t BIGINT, v DOUBLE PRECISION, q SMALLINT, a DOUBLE PRECISION, b DOUBLE PRECISION"
@@ -39,119 +43,16 @@ _PG_STAGING = (
 )
 
 
-def _rollup_sql(table: str, size: int, source: str, dialect: str, offset: int) -> str:
-    """Return the statement that merges ``source``'s good rows into one rollup level.
-
-    Each bucket's first and last readings are picked with window functions; on conflict the
-    stored bucket is merged with the new one (counts and sums add, extremes compare). Buckets
-    start at ``t - (t + offset) % size``: days begin at the city's midnight, not UTC's.
-    """
-    bucket = f"(t - (t + {offset}) % {size})"
-    smaller = "LEAST" if dialect == "postgresql" else "MIN"
-    larger = "GREATEST" if dialect == "postgresql" else "MAX"
-    return f"""
-INSERT INTO {table} (datastream_id, bucket, n, total, minimum, maximum,
-                     first_time, first_value, last_time, last_value, aux_a, aux_b)
-SELECT ds, bucket, count(*), sum(v), min(v), max(v),
-       min(t), max(CASE WHEN first_rank = 1 THEN v END),
-       max(t), max(CASE WHEN last_rank = 1 THEN v END), sum(a), sum(b)
-FROM (
-    SELECT ds, {bucket} AS bucket, t, v, a, b,
-           row_number() OVER (PARTITION BY ds, {bucket} ORDER BY t) AS first_rank,
-           row_number() OVER (PARTITION BY ds, {bucket} ORDER BY t DESC) AS last_rank
-    FROM {source} WHERE q <> {BAD}
-) AS ranked
-GROUP BY ds, bucket
-ON CONFLICT (datastream_id, bucket) DO UPDATE SET
-    n = {table}.n + excluded.n,
-    total = {table}.total + excluded.total,
-    minimum = {smaller}({table}.minimum, excluded.minimum),
-    maximum = {larger}({table}.maximum, excluded.maximum),
-    first_value = CASE WHEN excluded.first_time < {table}.first_time
-                       THEN excluded.first_value ELSE {table}.first_value END,
-    first_time = {smaller}({table}.first_time, excluded.first_time),
-    last_value = CASE WHEN excluded.last_time > {table}.last_time
-                      THEN excluded.last_value ELSE {table}.last_value END,
-    last_time = {larger}({table}.last_time, excluded.last_time),
-    aux_a = {table}.aux_a + excluded.aux_a,
-    aux_b = {table}.aux_b + excluded.aux_b"""
-
-
-def _latest_sql(source: str) -> str:
-    return f"""
-INSERT INTO stream_latest (datastream_id, phenomenon_time, result, quality)
-SELECT ds, t, v, q FROM (
-    SELECT ds, t, v, q, row_number() OVER (PARTITION BY ds ORDER BY t DESC) AS newest
-    FROM {source} WHERE q <> {BAD}
-) AS ranked WHERE newest = 1
-ON CONFLICT (datastream_id) DO UPDATE SET
-    phenomenon_time = excluded.phenomenon_time, result = excluded.result,
-    quality = excluded.quality
-WHERE excluded.phenomenon_time > stream_latest.phenomenon_time"""
-
-
 @cache
-def _sqlite_statements(offset: int) -> list[str]:
-    return [
-        *(
-            _rollup_sql(ROLLUP_TABLES[level], size, "temp.obs_staging", "sqlite", offset)
-            for level, size in LEVELS.items()
-        ),
-        _latest_sql("temp.obs_staging"),
-    ]
+def _postgresql_write(aux: bool) -> str:
+    """Return the write after COPY, as one statement: new rows into observations and the queue.
 
-
-def _merge_clause(table: str, dialect: str) -> str:
-    """Return the ON CONFLICT clause that merges a new bucket into the stored one."""
-    smaller = "LEAST" if dialect == "postgresql" else "MIN"
-    larger = "GREATEST" if dialect == "postgresql" else "MAX"
-    return f"""
-ON CONFLICT (datastream_id, bucket) DO UPDATE SET
-    n = {table}.n + excluded.n,
-    total = {table}.total + excluded.total,
-    minimum = {smaller}({table}.minimum, excluded.minimum),
-    maximum = {larger}({table}.maximum, excluded.maximum),
-    first_value = CASE WHEN excluded.first_time < {table}.first_time
-                       THEN excluded.first_value ELSE {table}.first_value END,
-    first_time = {smaller}({table}.first_time, excluded.first_time),
-    last_value = CASE WHEN excluded.last_time > {table}.last_time
-                      THEN excluded.last_value ELSE {table}.last_value END,
-    last_time = {larger}({table}.last_time, excluded.last_time),
-    aux_a = {table}.aux_a + excluded.aux_a,
-    aux_b = {table}.aux_b + excluded.aux_b"""
-
-
-_COLUMNS = (
-    "(datastream_id, bucket, n, total, minimum, maximum, "
-    "first_time, first_value, last_time, last_value, aux_a, aux_b)"
-)
-
-
-@cache
-def _postgresql_statement(offset: int, aux: bool) -> str:
-    """Return the whole write after COPY, as one statement.
-
-    New rows are grouped once per minute; hours, days and the latest values are grouped from
-    those minute groups. First and last readings are ``min``/``max`` of ``ARRAY[time, value]``
-    (arrays compare element by element): a hash aggregate, where window functions would sort.
     The auxiliary sums are read back from staging only when the batch has any (``aux``).
     """
     if aux:
         source, a, b = "fresh f JOIN obs_staging s ON s.ds = f.ds AND s.t = f.t", "s.a", "s.b"
     else:
         source, a, b = "fresh f", "NULL::float8", "NULL::float8"
-    coarser = ",\n".join(
-        f"""r_{level} AS (
-    INSERT INTO {ROLLUP_TABLES[level]} {_COLUMNS}
-    SELECT ds, bucket - (bucket + {offset}) % {size}, sum(n), sum(total), min(mn), max(mx),
-           (min(fst))[1]::bigint, (min(fst))[2], (max(lst))[1]::bigint, (max(lst))[2],
-           sum(a), sum(b)
-    FROM minutes GROUP BY 1, 2
-    {_merge_clause(ROLLUP_TABLES[level], "postgresql")}
-)"""
-        for level, size in LEVELS.items()
-        if level != "minute"
-    )
     return f"""
 WITH fresh AS (
     INSERT INTO observations (datastream_id, phenomenon_time, result, quality)
@@ -159,30 +60,9 @@ WITH fresh AS (
     ON CONFLICT DO NOTHING
     RETURNING datastream_id AS ds, phenomenon_time AS t, result AS v, quality AS q
 ),
-minutes AS MATERIALIZED (
-    SELECT f.ds, f.t - (f.t + {offset}) % {LEVELS["minute"]} AS bucket,
-           count(*) AS n, sum(f.v) AS total, min(f.v) AS mn, max(f.v) AS mx,
-           min(ARRAY[f.t::float8, f.v]) AS fst, max(ARRAY[f.t::float8, f.v, f.q]) AS lst,
-           sum({a}) AS a, sum({b}) AS b
-    FROM {source}
-    WHERE f.q <> {BAD}
-    GROUP BY 1, 2
-),
-r_minute AS (
-    INSERT INTO rollups_minute {_COLUMNS}
-    SELECT ds, bucket, n, total, mn, mx, fst[1]::bigint, fst[2], lst[1]::bigint, lst[2], a, b
-    FROM minutes
-    {_merge_clause("rollups_minute", "postgresql")}
-),
-{coarser},
-r_latest AS (
-    INSERT INTO stream_latest (datastream_id, phenomenon_time, result, quality)
-    SELECT ds, (max(lst))[1]::bigint, (max(lst))[2], (max(lst))[3]::smallint
-    FROM minutes GROUP BY ds
-    ON CONFLICT (datastream_id) DO UPDATE SET
-        phenomenon_time = excluded.phenomenon_time, result = excluded.result,
-        quality = excluded.quality
-    WHERE excluded.phenomenon_time > stream_latest.phenomenon_time
+queued AS (
+    INSERT INTO obs_pending ({PENDING_COLUMNS})
+    SELECT f.ds, f.t, f.v, f.q, {a}, {b} FROM {source} WHERE f.q <> {BAD}
 )
 SELECT count(*) FROM fresh"""
 
@@ -211,7 +91,7 @@ class SqlObservationStore:
         aux_a: Sequence[float | None] | None = None,
         aux_b: Sequence[float | None] | None = None,
     ) -> WriteResult:
-        """Store the batch's new readings and merge them into the rollups."""
+        """Store the batch's new readings and queue the good ones for the fold."""
         if not batch:
             return WriteResult(0, 0)
         if self.dialect == "postgresql":
@@ -219,6 +99,39 @@ class SqlObservationStore:
         else:
             inserted = self._write_sqlite(batch, aux_a, aux_b)
         return WriteResult(inserted, len(batch) - inserted)
+
+    def fold(self, limit: int) -> int:
+        """Merge up to ``limit`` queued readings into the rollups and latest values.
+
+        Returns how many were folded (fewer than ``limit``: the queue is empty). On PostgreSQL
+        an advisory lock makes concurrent folds (background thread, readers, other processes)
+        take turns, so no two merge into the same buckets at once.
+        """
+        connection = self._connection
+        if not connection.in_transaction():
+            connection.begin()
+        driver: Any = connection.connection.driver_connection
+        if self.dialect == "postgresql":
+            with driver.cursor() as cursor:
+                cursor.execute(f"SELECT pg_advisory_xact_lock({FOLD_LOCK_KEY})")
+                cursor.execute("SET LOCAL work_mem = '64MB'")  # group the chunk in memory
+                cursor.execute(postgresql_fold(self._offset, limit))
+                row = cursor.fetchone()
+            return int(row[0])
+        row = driver.execute(
+            "SELECT count(*), max(rowid) FROM "
+            "(SELECT rowid FROM obs_pending ORDER BY rowid LIMIT ?)",
+            (limit,),
+        ).fetchone()
+        folded, cut = int(row[0]), row[1]
+        if not folded:
+            return 0
+        for statement in sqlite_fold(self._offset):
+            if ":cut" in statement:
+                driver.execute(statement, {"cut": cut})
+            else:
+                driver.execute(statement)
+        return folded
 
     def prune(self, raw_before: int | None, minutes_before: int | None) -> dict[str, int]:
         """Delete raw readings and minute rollups older than the cut-offs (epoch ms).
@@ -277,8 +190,10 @@ class SqlObservationStore:
             "INSERT INTO observations (datastream_id, phenomenon_time, result, quality) "
             "SELECT ds, t, v, q FROM temp.obs_staging"
         ).rowcount
-        for statement in _sqlite_statements(self._offset):
-            driver.execute(statement)
+        driver.execute(
+            f"INSERT INTO obs_pending ({PENDING_COLUMNS}) "
+            f"SELECT ds, t, v, q, a, b FROM temp.obs_staging WHERE q <> {BAD}"
+        )
         driver.execute("DELETE FROM temp.obs_staging")
         return int(inserted)
 
@@ -302,7 +217,7 @@ class SqlObservationStore:
             with cursor.copy("COPY obs_staging (ds, t, v, q, a, b) FROM STDIN") as copy:
                 copy.write(_copy_text(batch, aux_a, aux_b))
             # Without parameters psycopg sends the text as it is (its % is SQL's modulo).
-            cursor.execute(_postgresql_statement(self._offset, aux_a is not None))
+            cursor.execute(_postgresql_write(aux_a is not None))
             row = cursor.fetchone()
         return int(row[0])
 

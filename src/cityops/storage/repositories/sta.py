@@ -25,6 +25,7 @@ from cityops.storage.schema_sensing import (
     datastreams,
     historical_locations,
     locations,
+    obs_pending,
     observed_properties,
     rollups_day,
     sensors,
@@ -151,15 +152,34 @@ class SqlStaRepository:
         return [(row[0], row[1], row[2]) for row in self._connection.execute(statement)]
 
     def time_spans(self, ids: Sequence[int] | None = None) -> dict[int, tuple[int, int]]:
-        """Return each datastream's first and last good reading time (from the day rollups)."""
+        """Return each datastream's first and last good reading time (day rollups and queue)."""
         statement = select(
             rollups_day.c.datastream_id,
             func.min(rollups_day.c.first_time),
             func.max(rollups_day.c.last_time),
         ).group_by(rollups_day.c.datastream_id)
+        queued = select(
+            obs_pending.c.datastream_id,
+            func.min(obs_pending.c.phenomenon_time),
+            func.max(obs_pending.c.phenomenon_time),
+        ).group_by(obs_pending.c.datastream_id)
         if ids is not None:
-            statement = statement.where(rollups_day.c.datastream_id.in_(sorted(set(ids))))
-        return {row[0]: (row[1], row[2]) for row in self._connection.execute(statement)}
+            wanted = sorted(set(ids))
+            statement = statement.where(rollups_day.c.datastream_id.in_(wanted))
+            queued = queued.where(obs_pending.c.datastream_id.in_(wanted))
+        spans = {row[0]: (row[1], row[2]) for row in self._connection.execute(statement)}
+        # Readings not yet folded into the day rollups widen the span too.
+        for stream, first, last in self._connection.execute(queued):
+            known = spans.get(stream)
+            spans[stream] = (
+                (first, last)
+                if known is None
+                else (
+                    min(known[0], first),
+                    max(known[1], last),
+                )
+            )
+        return spans
 
     def _insert(self, table: Any, row: Mapping[str, Any]) -> int:
         with self._connection.begin_nested():

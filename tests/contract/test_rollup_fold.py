@@ -1,0 +1,283 @@
+"""The fold on both stores: queued readings reach the rollups and latest values exactly once.
+
+A write stores readings and queues the good ones; a fold merges the queue into the minute, hour
+and day rollups and ``stream_latest``. These tests look at the tables themselves:
+
+* readers see queued and folded readings as one, before any fold and after;
+* folding in any chunking and any interleaving with writes gives the buckets of one fold;
+* concurrent writers and folders never count a reading twice;
+* a hand-emptied ``stream_latest`` does not make a fold lose or repeat a minute;
+* a queue left by a stopped process is folded by the next one's background fold.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from cityops.auth.model import Principal
+from cityops.bootstrap import Services, bootstrap
+from cityops.sensing.model import ObservationBatch
+from cityops.sensing.rollups import RollupFolder
+from cityops.sensing.timeseries import Selection
+
+START = int(datetime(2026, 11, 19, 15, 30, tzinfo=UTC).timestamp() * 1000)
+OFFSET = 8 * 3_600_000  # Asia/Shanghai: days start at 16:00Z
+SIZES = {"rollups_minute": 60_000, "rollups_hour": 3_600_000, "rollups_day": 86_400_000}
+
+
+@pytest.fixture
+def stream_ids(services: Services, system: Principal) -> list[int]:
+    services.devices.register_thing(system, {"key": "AQ-1"})
+    services.devices.register_thing(system, {"key": "AQ-2"})
+    return [
+        services.devices.add_datastream(system, "AQ-1", {"metric": "pm25"}).id,
+        services.devices.add_datastream(system, "AQ-1", {"metric": "pm10"}).id,
+        services.devices.add_datastream(system, "AQ-2", {"metric": "pm25"}).id,
+    ]
+
+
+def _readings(ids: list[int], seed: int, n: int = 400) -> list[tuple[int, int, float]]:
+    """Random readings over two local days (out of order), unique per (stream, time)."""
+    rng = random.Random(seed)
+    keys = {(rng.choice(ids), START + rng.randrange(0, 2 * 86_400) * 1000) for _ in range(n)}
+    readings = [(s, t, round(rng.uniform(0, 300), 1)) for s, t in keys]
+    rng.shuffle(readings)
+    return readings
+
+
+def _batch(readings: list[tuple[int, int, float]]) -> ObservationBatch:
+    batch = ObservationBatch()
+    for stream, millis, value in readings:
+        batch.append(stream, millis, value)
+    return batch
+
+
+def _expected(readings: list[tuple[int, int, float]]) -> dict[str, dict[tuple[int, int], tuple]]:
+    """Each rollup table's rows, computed here from the readings."""
+    tables: dict[str, dict[tuple[int, int], tuple]] = {}
+    for table, size in SIZES.items():
+        groups: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
+        for stream, millis, value in readings:
+            groups[(stream, millis - (millis + OFFSET) % size)].append((millis, value))
+        rows = {}
+        for key, members in groups.items():
+            members.sort()
+            values = [v for _, v in members]
+            rows[key] = (
+                len(values),
+                pytest.approx(sum(values), rel=1e-12),
+                min(values),
+                max(values),
+                members[0][0],
+                members[0][1],
+                members[-1][0],
+                members[-1][1],
+            )
+        tables[table] = rows
+    return tables
+
+
+def _stored(services: Services) -> dict[str, dict[tuple[int, int], tuple]]:
+    tables = {}
+    with services.store.engine.connect() as connection:
+        for table in SIZES:
+            rows = connection.execute(
+                text(
+                    "SELECT datastream_id, bucket, n, total, minimum, maximum, first_time, "
+                    f"first_value, last_time, last_value FROM {table}"
+                )
+            )
+            tables[table] = {(r[0], r[1]): tuple(r[2:]) for r in rows}
+    return tables
+
+
+def _latest(services: Services) -> dict[int, tuple[int, float]]:
+    with services.store.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT datastream_id, phenomenon_time, result FROM stream_latest")
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _queued(services: Services) -> int:
+    with services.store.engine.connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM obs_pending")).scalar_one())
+
+
+def _assert_folded(services: Services, readings: list[tuple[int, int, float]]) -> None:
+    assert _queued(services) == 0
+    assert _stored(services) == _expected(readings)
+    newest: dict[int, tuple[int, float]] = {}
+    for stream, millis, value in readings:
+        if stream not in newest or millis > newest[stream][0]:
+            newest[stream] = (millis, value)
+    assert _latest(services) == newest
+
+
+def test_readers_see_queued_readings_before_any_fold(
+    services: Services, system: Principal, stream_ids: list[int]
+) -> None:
+    readings = _readings(stream_ids, seed=1)
+    services.ingest.store(_batch(readings))
+    assert _queued(services) == len(readings)
+    assert _stored(services)["rollups_minute"] == {}  # nothing merged in the write
+
+    answer = services.timeseries.query(
+        system,
+        Selection(metric="pm25"),
+        start=datetime.fromtimestamp(START / 1000, UTC),
+        end=datetime.fromtimestamp((START + 3 * 86_400_000) / 1000, UTC),
+        interval="1h",
+        functions=("count", "first", "last"),
+    )
+    pm25 = (stream_ids[0], stream_ids[2])
+    counted = sum(p["count"] for s in answer["series"] for p in s["points"])
+    assert counted == sum(1 for s, _, _ in readings if s in pm25)
+    latest = {
+        r["datastream_id"]: r["value"]
+        for r in services.timeseries.latest(system, Selection(metric="pm25"))
+    }
+    newest = {s: max((t, v) for s2, t, v in readings if s2 == s)[1] for s in pm25}
+    assert latest == newest
+    assert _queued(services) == len(readings)  # reading never folds
+
+    before = answer
+    assert services.rollups.fold() == len(readings)
+    _assert_folded(services, readings)
+    after = services.timeseries.query(
+        system,
+        Selection(metric="pm25"),
+        start=datetime.fromtimestamp(START / 1000, UTC),
+        end=datetime.fromtimestamp((START + 3 * 86_400_000) / 1000, UTC),
+        interval="1h",
+        functions=("count", "first", "last"),
+    )
+    assert after == before  # the same answer from the folded rollups
+
+
+def test_part_folded_part_queued_buckets_read_as_one(
+    services: Services, system: Principal, stream_ids: list[int]
+) -> None:
+    readings = _readings(stream_ids, seed=2)
+    half = len(readings) // 2
+    services.ingest.store(_batch(readings[:half]))
+    services.rollups.fold()
+    services.ingest.store(_batch(readings[half:]))
+    with services.store.unit_of_work(read_only=True) as uow:
+        for level, table in (
+            ("minute", "rollups_minute"),
+            ("hour", "rollups_hour"),
+            ("day", "rollups_day"),
+        ):
+            got = uow.observation_reads.buckets(level, stream_ids, 0, 2**62)
+            expected = _expected(readings)[table]
+            assert {(b.datastream_id, b.start): tuple(b[2:10]) for b in got} == expected
+            assert [(b.datastream_id, b.start) for b in got] == sorted(expected)
+
+
+def test_a_fold_does_not_trust_the_latest_table_for_minute_rows(
+    services: Services, stream_ids: list[int]
+) -> None:
+    first = [(stream_ids[0], START, 10.0)]
+    services.ingest.store(_batch(first))
+    services.rollups.fold()
+    with services.store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM stream_latest"))  # a hand-emptied table
+    second = [(stream_ids[0], START + 20_000, 30.0)]  # the same minute, not known as seen
+    services.ingest.store(_batch(second))
+    assert services.rollups.fold() == 1
+    _assert_folded(services, first + second)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_any_chunking_and_interleaving_gives_the_buckets_of_one_fold(
+    services: Services, stream_ids: list[int], seed: int
+) -> None:
+    rng = random.Random(seed)
+    readings = _readings(stream_ids, seed=seed)
+    folder = RollupFolder(services.store.unit_of_work, chunk=rng.choice((1, 7, 64)))
+    position = 0
+    while position < len(readings):
+        size = rng.randint(1, 80)
+        services.ingest.store(_batch(readings[position : position + size]))
+        position += size
+        if rng.random() < 0.5:
+            folder.fold()
+    assert folder.fold() >= 0
+    _assert_folded(services, readings)
+    assert folder.fold() == 0  # an empty queue folds nothing
+
+
+def test_repeated_readings_are_queued_once(services: Services, stream_ids: list[int]) -> None:
+    readings = _readings(stream_ids, seed=9, n=50)
+    services.ingest.store(_batch(readings))
+    services.ingest.store(_batch(readings))  # a retried batch: stored nothing, queues nothing
+    assert _queued(services) == len(readings)
+    services.rollups.fold()
+    _assert_folded(services, readings)
+
+
+def test_concurrent_writers_and_folders_count_each_reading_once(
+    services: Services, stream_ids: list[int]
+) -> None:
+    readings = _readings(stream_ids, seed=5, n=1200)
+    parts = [readings[i::4] for i in range(4)]
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def write(part: list[tuple[int, int, float]]) -> None:
+        try:
+            for i in range(0, len(part), 25):
+                services.ingest.store(_batch(part[i : i + 25]))
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    def fold() -> None:
+        folder = RollupFolder(services.store.unit_of_work, chunk=40)
+        try:
+            while not done.is_set():
+                folder.fold()
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    writers = [threading.Thread(target=write, args=(part,)) for part in parts]
+    folders = [threading.Thread(target=fold) for _ in range(2)]
+    for thread in (*writers, *folders):
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    for thread in folders:
+        thread.join()
+    assert failures == []
+    services.rollups.fold()
+    _assert_folded(services, readings)
+
+
+def test_a_queue_left_by_a_stopped_process_is_folded_by_the_next(
+    settings: Any, services: Services, system: Principal, stream_ids: list[int]
+) -> None:
+    readings = _readings(stream_ids, seed=3)
+    services.ingest.store(_batch(readings))
+    services.close()  # stopped before any fold: the readings are committed, the queue kept
+
+    later = bootstrap(settings)
+    try:
+        assert _queued(later) == len(readings)
+        statuses = later.devices.datastreams(system)  # readers see the queue at once
+        assert {s.stream.id for s in statuses if s.latest is not None} == set(stream_ids)
+        later.rollup_fold.start()  # what `serve` and `ts mqtt` start
+        deadline = time.monotonic() + 20
+        while _queued(later) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _assert_folded(later, readings)
+    finally:
+        later.close()
