@@ -35,7 +35,6 @@ import functools
 import os
 import platform
 import re
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -58,6 +57,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cases_data  # noqa: E402
+from bench_server import serving  # noqa: E402
 from cases_data import Geography  # noqa: E402
 
 from cityops.auth.model import Principal  # noqa: E402
@@ -170,12 +170,6 @@ def _pg_settings(url: str) -> str:
     return f"PostgreSQL {version[0] if version else '?'}: {shown}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _proc_kib(pid: int, key: str) -> int:
     """Return a /proc/<pid>/status value in KiB (VmHWM, VmRSS), 0 when gone."""
     try:
@@ -233,36 +227,8 @@ def _cli(store: Store, data_dir: Path, *arguments: str, stdin: str | None = None
 @contextlib.contextmanager
 def _server(store: Store, data_dir: Path, log: Path, *, sweep: bool) -> Iterator[Any]:
     """Run ``cityops serve`` on a free loopback port; yield (base URL, process)."""
-    import httpx
-
-    port = _free_port()
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "cityops"), "serve", "--port", str(port)],
-            env=_env(store, data_dir, sweep),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"cityops serve exited: {log.read_text()[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("cityops serve did not start in 120 s")
-            time.sleep(0.3)
-        yield base, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serving(_env(store, data_dir, sweep), log) as started:
+        yield started
 
 
 def _sign_in(store: Store, data_dir: Path, base: str) -> dict[str, str]:

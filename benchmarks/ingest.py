@@ -52,7 +52,6 @@ import platform
 import queue
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -73,6 +72,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ingest_data  # noqa: E402
+from bench_server import cityops_command, server_env, serving, stop  # noqa: E402
 from ingest_data import PLACEHOLDER, Fleet, PublishSpec, Ticks  # noqa: E402
 
 from cityops.auth.model import Principal  # noqa: E402
@@ -174,7 +174,10 @@ class Bench:
 
     def stores(self) -> list[str]:
         """Return the dialects under test."""
-        return ["sqlite", "postgresql"] if self.args.postgres else ["sqlite"]
+        every = ["sqlite", "postgresql"] if self.args.postgres else ["sqlite"]
+        if self.args.stores:
+            return [d for d in every if d in self.args.stores.split(",")]
+        return every
 
 
 def _admin(url: str) -> Any:
@@ -226,21 +229,7 @@ def _services(store: Store, data_dir: Path) -> Services:
 
 
 def _env(store: Store, data_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        CITYOPS_DATABASE_URL=store.url,
-        CITYOPS_MODE="dev",
-        CITYOPS_SECRET_KEY=SECRET,
-        CITYOPS_DATA_DIR=str(data_dir),
-        CITYOPS_LOG_LEVEL="WARNING",
-        CITYOPS_CASE_SWEEP_SECONDS="0",
-    )
-    env.pop("CITYOPS_MQTT_URL", None)
-    return env
-
-
-def _cityops() -> str:
-    return str(Path(sys.executable).parent / "cityops")
+    return server_env(store.url, data_dir, SECRET)
 
 
 def template(bench: Bench, dialect: str) -> tuple[Store, Fleet]:
@@ -352,12 +341,6 @@ class StoreCounter:
 # --------------------------------------------------------------------------- processes, CPU
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _proc_kib(pid: int, key: str) -> int:
     """Return a /proc/<pid>/status value in KiB (VmRSS, VmHWM), 0 when gone."""
     try:
@@ -442,7 +425,7 @@ def _cpu_text(meter: CpuMeter | None) -> str:
 
 def _cli(store: Store, data_dir: Path, *arguments: str) -> str:
     done = subprocess.run(
-        [_cityops(), *arguments],
+        [cityops_command(), *arguments],
         capture_output=True,
         text=True,
         env=_env(store, data_dir),
@@ -475,43 +458,8 @@ def _api_key(store: Store, data_dir: Path) -> str:
 @contextlib.contextmanager
 def _server(store: Store, data_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:  # type: ignore[type-arg]
     """Run ``cityops serve`` on a free loopback port; yield (base URL, process)."""
-    import httpx
-
-    port = _free_port()
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [_cityops(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=_env(store, data_dir),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"cityops serve exited: {log.read_text()[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("cityops serve did not start in 120 s")
-            time.sleep(0.3)
-        yield base, process
-    finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> int | None:
-    """Terminate a process we started (SIGTERM, then SIGKILL after 30 s); return its code."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
+    with serving(_env(store, data_dir), log) as started:
+        yield started
 
 
 def _ingest_ticks(bench: Bench) -> Ticks:
@@ -891,7 +839,7 @@ def _mqtt_rig(store: Store, data_dir: Path, workers: int) -> Iterator[Rig]:
             with (data_dir / f"mqtt-worker-{i}.log").open("w") as out:
                 processes.append(
                     subprocess.Popen(
-                        [_cityops(), "ts", "mqtt", "--url", url, "--client-id", client_id,
+                        [cityops_command(), "ts", "mqtt", "--url", url, "--client-id", client_id,
                          "--group", group],
                         env=_env(store, data_dir),
                         stdout=out,
@@ -915,7 +863,7 @@ def _mqtt_rig(store: Store, data_dir: Path, workers: int) -> Iterator[Rig]:
         logs = [data_dir / f"mqtt-worker-{i}.log" for i in range(workers)]
         yield Rig(url, int(pid_text or 0), processes, logs, counter)
     finally:
-        codes = [_stop(process) for process in processes]
+        codes = [stop(process) for process in processes]
         if any(code not in (0, None) for code in codes):
             print(f"  worker exit codes: {codes}")
         counter.close()
@@ -1283,6 +1231,10 @@ def _memory_store(bench: Bench, store: Store, fleet: Fleet, data_dir: Path) -> N
         )
         peaks = [_proc_kib(w.pid, "VmHWM") for w in rig.workers]
     _print_mqtt(f"sustained {sustain:.0f} s", run)
+    if store.dialect == "sqlite":  # kept bounded by the workers' WAL checkpoint
+        log = store.sqlite_path.with_name(store.sqlite_path.name + "-wal")
+        size = log.stat().st_size if log.exists() else 0
+        print(f"  SQLite write-ahead log at the end: {size / 2**20:,.1f} MiB")
     bare = _bare_rss(store)
     for i in range(len(peaks)):
         points = [(t, float(kib[i])) for t, kib in run.rss if kib[i]]
@@ -1586,6 +1538,11 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL URL (bench databases are made there)")
     parser.add_argument(
         "--only", help=f"comma-separated parts: {', '.join(PARTS)} (raw runs with the others)"
+    )
+    parser.add_argument(
+        "--stores",
+        help="comma-separated: sqlite, postgresql (default: SQLite, and PostgreSQL "
+        "with --postgres)",
     )
     parser.add_argument("--seconds", type=float, default=30.0, help="each timed part")
     parser.add_argument("--observations", type=int, default=10_000_000, help="queries part")

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -54,7 +55,7 @@ from cityops.geo.places import GazetteerService
 from cityops.geo.responsibility import ResponsibilityService
 from cityops.kernel.bus import EventBus
 from cityops.kernel.clock import Clock, SystemClock
-from cityops.kernel.periodic import Periodic
+from cityops.kernel.periodic import Periodic, PeriodicGroup
 from cityops.kernel.worktime import WorkingCalendar
 from cityops.notify.webhooks import WebhookService
 from cityops.sensing.decode import Decoder, DecodeRules
@@ -116,7 +117,8 @@ class Services:
     sweeper: DeadlineSweeper
     periodic_sweeper: Periodic
     rollups: RollupFolder
-    rollup_fold: Periodic
+    rollup_fold: PeriodicGroup
+    wal_checkpoint: Periodic
     secret_key: str = field(repr=False)
     mqtt: MqttIngestWorker | None = None
 
@@ -125,6 +127,7 @@ class Services:
         self.bus.start()
         self.periodic_sweeper.start()
         self.rollup_fold.start()
+        self.wal_checkpoint.start()
         self.alert_sweep.start()
         self.webhook_dispatch.start()
         if self.mqtt is not None:
@@ -137,6 +140,7 @@ class Services:
         self.alert_sweep.stop()
         self.webhook_dispatch.stop()
         self.rollup_fold.stop()
+        self.wal_checkpoint.stop()
         self.periodic_sweeper.stop()
         self.bus.stop()
 
@@ -227,7 +231,8 @@ def bootstrap(
     case_lists = CaseListService(
         store.unit_of_work, clock, cases, parse_weights(settings.case_kpi_weights), settings.zone
     )
-    rollups = RollupFolder(store.unit_of_work)
+    fold_parts = settings.telemetry_fold_workers if store.dialect == "postgresql" else 1
+    rollups = RollupFolder(store.unit_of_work, parts=fold_parts)
     timeseries = TimeseriesService(store.unit_of_work, clock, offset_ms)
     devices_changed = _both(streams.invalidate, timeseries.invalidate)
     devices = DeviceService(
@@ -306,7 +311,21 @@ def bootstrap(
             "deadline-sweeper", logged_sweep(sweeper), settings.case_sweep_seconds
         ),
         rollups=rollups,
-        rollup_fold=Periodic("rollup-fold", rollups.fold, settings.telemetry_fold_seconds),
+        rollup_fold=PeriodicGroup(
+            [
+                Periodic(
+                    f"rollup-fold-{part}",
+                    partial(rollups.fold_part, part),
+                    settings.telemetry_fold_seconds,
+                )
+                for part in range(fold_parts)
+            ]
+        ),
+        wal_checkpoint=Periodic(
+            "wal-checkpoint",
+            partial(store.checkpoint_wal, settings.sqlite_wal_limit_mb * 1024 * 1024),
+            1.0 if store.dialect == "sqlite" and settings.sqlite_wal_limit_mb else 0.0,
+        ),
         secret_key=resolve_secret_key(settings),
         mqtt=mqtt_worker(settings, ingest, decoder, clock) if settings.mqtt_url else None,
     )

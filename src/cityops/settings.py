@@ -47,6 +47,15 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db.",
     )
     database_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL pool size.")
+    sqlite_wal_limit_mb: int = Field(
+        64,
+        ge=0,
+        le=65_536,
+        description=(
+            "SQLite: `serve` and `ts mqtt` checkpoint and empty the write-ahead log once it "
+            "grows past this many MiB (checked every second; 0: never)."
+        ),
+    )
     secret_key: SecretStr | None = Field(
         None, description="Signs CSRF tokens; at least 32 characters outside dev/demo."
     )
@@ -155,6 +164,15 @@ class Settings(BaseSettings):
         ge=0,
         le=600,
         description="How often `serve` and `ts mqtt` fold new readings into the rollups.",
+    )
+    telemetry_fold_workers: int = Field(
+        2,
+        ge=1,
+        le=32,
+        description=(
+            "PostgreSQL: folds run at once, each on its share of the datastreams "
+            "(SQLite folds with one)."
+        ),
     )
     alert_sweep_seconds: float = Field(
         60.0, ge=0, le=3600, description="How often `serve` judges missing-data alert rules."

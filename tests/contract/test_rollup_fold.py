@@ -281,3 +281,81 @@ def test_a_queue_left_by_a_stopped_process_is_folded_by_the_next(
         _assert_folded(later, readings)
     finally:
         later.close()
+
+
+# Folds in parts run on PostgreSQL only (SQLite refuses them: tested below), so these tests
+# name their store instead of running on both.
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_part_folds_just_its_streams_and_the_parts_make_the_whole(
+    services: Services, stream_ids: list[int]
+) -> None:
+    readings = _readings(stream_ids, seed=12)
+    services.ingest.store(_batch(readings))
+    folder = RollupFolder(services.store.unit_of_work, chunk=50, parts=2)
+
+    folded = folder.fold_part(0)
+
+    evens = [r for r in readings if r[0] % 2 == 0]
+    assert folded == len(evens) > 0
+    assert set(_latest(services)) == {s for s in stream_ids if s % 2 == 0}
+    assert _stored(services) == _expected(evens)
+    assert _queued(services) == len(readings) - len(evens)
+    assert folder.fold_part(1) == len(readings) - len(evens)
+    _assert_folded(services, readings)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_part_folds_beside_whole_folds_and_writers_count_each_reading_once(
+    services: Services, stream_ids: list[int]
+) -> None:
+    readings = _readings(stream_ids, seed=13, n=1500)
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def write(share: list[tuple[int, int, float]]) -> None:
+        try:
+            for i in range(0, len(share), 20):
+                services.ingest.store(_batch(share[i : i + 20]))
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    def fold(part: int | None) -> None:
+        folder = RollupFolder(services.store.unit_of_work, chunk=30, parts=2)
+        try:
+            while not done.is_set():
+                folder.fold() if part is None else folder.fold_part(part)
+        except BaseException as error:  # reported below (a deadlock would land here)
+            failures.append(error)
+
+    writers = [threading.Thread(target=write, args=(readings[i::3],)) for i in range(3)]
+    folders = [threading.Thread(target=fold, args=(part,)) for part in (0, 1, 0, 1, None)]
+    for thread in (*writers, *folders):
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    for thread in folders:
+        thread.join()
+    assert failures == []
+    services.rollups.fold()
+    _assert_folded(services, readings)
+
+
+def test_the_background_fold_runs_in_parts_on_postgresql_only(services: Services) -> None:
+    parts = 2 if services.store.dialect == "postgresql" else 1
+    assert services.rollups.parts == parts
+    assert [m.name for m in services.rollup_fold.members] == [
+        f"rollup-fold-{part}" for part in range(parts)
+    ]
+
+
+def test_a_fold_part_outside_its_parts_or_in_parts_on_sqlite_is_refused(
+    services: Services,
+) -> None:
+    with services.store.unit_of_work() as uow, pytest.raises(ValueError, match=r"0\.\.1"):
+        uow.observations.fold(10, part=2, parts=2)
+    with pytest.raises(ValueError, match="at least 1"):
+        RollupFolder(services.store.unit_of_work, parts=0)
+    if services.store.dialect == "sqlite":
+        with services.store.unit_of_work() as uow, pytest.raises(ValueError, match="parts = 1"):
+            uow.observations.fold(10, part=1, parts=2)

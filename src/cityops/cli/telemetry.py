@@ -240,6 +240,7 @@ def mqtt_ingest(app: AppContext, url: str | None, client_id: str | None, group: 
         signal.signal(signum, lambda *_: stop.set())
     worker.start()
     services.rollup_fold.start()
+    services.wal_checkpoint.start()
     click.echo(
         f"subscribed to {settings.mqtt_topics} on {settings.mqtt_url} as {settings.mqtt_client_id}"
     )
@@ -252,6 +253,7 @@ def mqtt_ingest(app: AppContext, url: str | None, client_id: str | None, group: 
         )
     worker.stop()
     services.rollup_fold.stop()
+    services.wal_checkpoint.stop()
     services.rollups.fold()
     click.echo(f"stopped: stored {worker.stats.stored:,} readings")
 

@@ -49,3 +49,25 @@ class Periodic:
                 self._task()
             except Exception:  # the next tick retries
                 log.exception("%s failed", self.name)
+
+
+class PeriodicGroup:
+    """Several :class:`Periodic` started and stopped as one (e.g. the parts of a fold)."""
+
+    def __init__(self, members: list[Periodic]) -> None:
+        self.members = members
+
+    @property
+    def running(self) -> bool:
+        """Whether any member's thread is started."""
+        return any(member.running for member in self.members)
+
+    def start(self) -> None:
+        """Start every member."""
+        for member in self.members:
+            member.start()
+
+    def stop(self) -> None:
+        """Stop every member (each finishes its task in progress)."""
+        for member in self.members:
+            member.stop()

@@ -129,8 +129,12 @@ class ObservationStore(Protocol):
         """Store the readings new to the store and queue the good ones for the fold."""
         ...
 
-    def fold(self, limit: int) -> int:
-        """Merge up to ``limit`` queued readings into the rollups; return how many."""
+    def fold(self, limit: int, part: int = 0, parts: int = 1) -> int:
+        """Merge up to ``limit`` queued readings into the rollups; return how many.
+
+        ``parts`` > 1 takes only the datastreams whose id is ``part`` modulo ``parts``, so that
+        several folds can run at once on disjoint buckets (stores that allow it).
+        """
         ...
 
 

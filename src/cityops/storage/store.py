@@ -65,6 +65,33 @@ class Store:
             else None
         )
 
+    def checkpoint_wal(self, limit_bytes: int) -> int:
+        """SQLite: once the write-ahead log exceeds ``limit_bytes``, checkpoint and truncate it.
+
+        Returns the bytes the log held when it was truncated (0: nothing to do, PostgreSQL, or
+        still busy after the busy timeout — the next call tries again). SQLite's own automatic
+        checkpoints copy the log into the database but can only start the log over at a moment
+        when no reader uses it; under steady ingest and reading that moment never comes, and
+        the log grew by gigabytes in minutes (its index, mapped into each process, with it).
+        ``TRUNCATE`` holds new writers back (this process's through the write lock) while it
+        waits for readers to move to the newest snapshot, copies the log and empties it.
+        """
+        path = sqlite_path(self.url) if self.dialect == "sqlite" else None
+        if path is None or self.write_lock is None:
+            return 0
+        log = path.with_name(path.name + "-wal")
+        try:
+            size = log.stat().st_size
+        except FileNotFoundError:
+            return 0
+        if size <= limit_bytes:
+            return 0
+        with self.write_lock, self.write_engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            busy, _frames, _copied = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return 0 if busy else size
+
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """Return a new unit of work (enter it with ``with``)."""
         return SqlUnitOfWork(self, read_only=read_only)

@@ -59,8 +59,11 @@ WHERE excluded.phenomenon_time > stream_latest.phenomenon_time"""
 
 
 @cache
-def postgresql_fold(offset: int, limit: int) -> str:
+def postgresql_fold(offset: int, limit: int, part: int = 0, parts: int = 1) -> str:
     """Return the whole fold of up to ``limit`` queued readings as one statement.
+
+    With ``parts`` > 1 only the readings of datastreams whose id is ``part`` modulo ``parts``
+    are taken: folds of different parts write disjoint buckets and may run at once.
 
     The chunk is picked by physical position (``ctid``) and deleted with ``RETURNING``; readings
     committed after the statement's snapshot stay queued for the next fold. First and last
@@ -69,10 +72,11 @@ def postgresql_fold(offset: int, limit: int) -> str:
     readings, hours from the minutes, days and latest values from the hours.
     """
     hour, day = LEVELS["hour"], LEVELS["day"]
+    where = f"WHERE datastream_id % {int(parts)} = {int(part)}" if parts > 1 else ""
     return f"""
 WITH moved AS (
     DELETE FROM obs_pending
-    WHERE ctid = ANY (ARRAY(SELECT ctid FROM obs_pending LIMIT {int(limit)}))
+    WHERE ctid = ANY (ARRAY(SELECT ctid FROM obs_pending {where} LIMIT {int(limit)}))
     RETURNING datastream_id AS ds, phenomenon_time AS t, result AS v, quality AS q,
               aux_a AS a, aux_b AS b
 ),

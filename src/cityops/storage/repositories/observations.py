@@ -32,7 +32,11 @@ from cityops.storage.repositories.observation_rollups import (
     sqlite_fold,
 )
 
-FOLD_LOCK_KEY = 7_201_113  # pg_advisory_xact_lock key: one fold at a time per database
+# pg_advisory_xact_lock keys. A whole fold holds FOLD_LOCK_KEY alone; a fold of one part holds
+# it shared and (FOLD_PART_LOCK_CLASS, part) alone (the two-integer keys are a separate space):
+# parts fold at once, never beside a whole fold or another fold of the same part.
+FOLD_LOCK_KEY = 7_201_113
+FOLD_PART_LOCK_CLASS = 7_201_114
 
 _STAGING_COLUMNS = (
     "ds BIGINT, t BIGINT, v DOUBLE PRECISION, q SMALLINT, a DOUBLE PRECISION, b DOUBLE PRECISION"
@@ -100,24 +104,35 @@ class SqlObservationStore:
             inserted = self._write_sqlite(batch, aux_a, aux_b)
         return WriteResult(inserted, len(batch) - inserted)
 
-    def fold(self, limit: int) -> int:
+    def fold(self, limit: int, part: int = 0, parts: int = 1) -> int:
         """Merge up to ``limit`` queued readings into the rollups and latest values.
 
-        Returns how many were folded (fewer than ``limit``: the queue is empty). On PostgreSQL
-        an advisory lock makes concurrent folds (background thread, readers, other processes)
-        take turns, so no two merge into the same buckets at once.
+        Returns how many were folded (fewer than ``limit``: that part of the queue is empty).
+        With ``parts`` > 1 (PostgreSQL only) just the datastreams whose id is ``part`` modulo
+        ``parts``. Advisory locks make folds that could touch the same buckets (background
+        threads, other processes, a prune) take turns; folds of different parts do not.
         """
+        if not 0 <= part < parts:
+            raise ValueError(f"fold part must be in 0..{parts - 1}, got {part}")
         connection = self._connection
         if not connection.in_transaction():
             connection.begin()
         driver: Any = connection.connection.driver_connection
         if self.dialect == "postgresql":
             with driver.cursor() as cursor:
-                cursor.execute(f"SELECT pg_advisory_xact_lock({FOLD_LOCK_KEY})")
+                if parts == 1:
+                    cursor.execute(f"SELECT pg_advisory_xact_lock({FOLD_LOCK_KEY})")
+                else:
+                    cursor.execute(
+                        f"SELECT pg_advisory_xact_lock_shared({FOLD_LOCK_KEY}), "
+                        f"pg_advisory_xact_lock({FOLD_PART_LOCK_CLASS}, {int(part)})"
+                    )
                 cursor.execute("SET LOCAL work_mem = '64MB'")  # group the chunk in memory
-                cursor.execute(postgresql_fold(self._offset, limit))
+                cursor.execute(postgresql_fold(self._offset, limit, part, parts))
                 row = cursor.fetchone()
             return int(row[0])
+        if parts > 1:  # one writer at a time: parts could not run at once anyway
+            raise ValueError("SQLite folds the whole queue (parts = 1)")
         row = driver.execute(
             "SELECT count(*), max(rowid) FROM "
             "(SELECT rowid FROM obs_pending ORDER BY rowid LIMIT ?)",
