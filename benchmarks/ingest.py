@@ -1594,14 +1594,8 @@ def main() -> None:
                 "memory": part_memory,
             }[part](bench)
             print(f"\n[{part}: {time.perf_counter() - started:.0f} s; {_load()}]")
-        _record(
-            "alerts",
-            "-",
-            "alert latency, publish → alert event (p50/p99)",
-            "not measured (alerts not built yet)",
-        )
         print(f"\n== Summary ({time.perf_counter() - began:.0f} s; {_load()}) ==")
-        print("alert latency: not measured (alerts not built yet)")
+        print("alert latency, publish → alert event: benchmarks/alert_latency.py")
         header = ("part", "store", "figure", "value", "target", "verdict")
         widths = [max(len(str(row[i])) for row in [header, *RESULTS]) for i in range(6)]
         for row in [header, *RESULTS]:
