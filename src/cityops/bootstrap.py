@@ -232,7 +232,12 @@ def bootstrap(
         store.unit_of_work, clock, cases, parse_weights(settings.case_kpi_weights), settings.zone
     )
     fold_parts = settings.telemetry_fold_workers if store.dialect == "postgresql" else 1
-    rollups = RollupFolder(store.unit_of_work, parts=fold_parts)
+    rollups = RollupFolder(
+        store.unit_of_work,
+        parts=fold_parts,
+        min_readings=settings.telemetry_fold_min_readings,
+        max_wait=settings.telemetry_fold_max_seconds,
+    )
     timeseries = TimeseriesService(store.unit_of_work, clock, offset_ms)
     devices_changed = _both(streams.invalidate, timeseries.invalidate)
     devices = DeviceService(
@@ -315,7 +320,7 @@ def bootstrap(
             [
                 Periodic(
                     f"rollup-fold-{part}",
-                    partial(rollups.fold_part, part),
+                    partial(rollups.fold_when_due, part),
                     settings.telemetry_fold_seconds,
                 )
                 for part in range(fold_parts)

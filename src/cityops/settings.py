@@ -163,7 +163,25 @@ class Settings(BaseSettings):
         1.0,
         ge=0,
         le=600,
-        description="How often `serve` and `ts mqtt` fold new readings into the rollups.",
+        description=(
+            "How often `serve` and `ts mqtt` look whether a fold of new readings into the "
+            "rollups is due."
+        ),
+    )
+    telemetry_fold_min_readings: int = Field(
+        100_000,
+        ge=1,
+        le=10_000_000,
+        description=(
+            "A background fold waits until this many readings are queued (folds of more "
+            "readings per datastream cost less per reading) …"
+        ),
+    )
+    telemetry_fold_max_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="… or until this many seconds have passed since its last fold.",
     )
     telemetry_fold_workers: int = Field(
         2,

@@ -7,7 +7,8 @@ and day rollups and ``stream_latest``. These tests look at the tables themselves
 * folding in any chunking and any interleaving with writes gives the buckets of one fold;
 * concurrent writers and folders never count a reading twice;
 * a hand-emptied ``stream_latest`` does not make a fold lose or repeat a minute;
-* a queue left by a stopped process is folded by the next one's background fold.
+* a queue left by a stopped process is folded by the next one's background fold;
+* the background fold waits for a full queue or its time, and leaves a busy part to its folder.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from cityops.bootstrap import Services, bootstrap
 from cityops.sensing.model import ObservationBatch
 from cityops.sensing.rollups import RollupFolder
 from cityops.sensing.timeseries import Selection
+from cityops.storage.repositories.observations import FOLD_LOCK_KEY, FOLD_PART_LOCK_CLASS
 
 START = int(datetime(2026, 11, 19, 15, 30, tzinfo=UTC).timestamp() * 1000)
 OFFSET = 8 * 3_600_000  # Asia/Shanghai: days start at 16:00Z
@@ -359,3 +361,73 @@ def test_a_fold_part_outside_its_parts_or_in_parts_on_sqlite_is_refused(
     if services.store.dialect == "sqlite":
         with services.store.unit_of_work() as uow, pytest.raises(ValueError, match="parts = 1"):
             uow.observations.fold(10, part=1, parts=2)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_the_rows_each_fold_rewrites_have_room_on_their_pages(services: Services) -> None:
+    with services.store.engine.connect() as connection:
+        options = dict(
+            connection.execute(
+                text(
+                    "SELECT relname, array_to_string(reloptions, ',') FROM pg_class "
+                    "WHERE relname IN ('rollups_minute', 'rollups_hour', 'rollups_day', "
+                    "'stream_latest') AND relkind = 'r'"
+                )
+            ).all()
+        )
+    assert options == {
+        "rollups_minute": None,
+        "rollups_hour": "fillfactor=70",
+        "rollups_day": "fillfactor=50",
+        "stream_latest": "fillfactor=50",
+    }
+
+
+def test_the_background_fold_waits_for_a_full_queue_or_its_time(
+    services: Services, stream_ids: list[int]
+) -> None:
+    now = [100.0]
+    folder = RollupFolder(
+        services.store.unit_of_work, min_readings=1000, max_wait=10.0, monotonic=lambda: now[0]
+    )
+    readings = _readings(stream_ids, seed=21, n=4000)
+    first, second, third = readings[:400], readings[400:800], readings[800:]
+    assert len(third) >= 1000
+
+    services.ingest.store(_batch(first))
+    assert folder.fold_when_due(0) == 400  # the first look folds whatever waits
+    services.ingest.store(_batch(second))
+    now[0] += 9.9
+    assert folder.fold_when_due(0) == 0  # 400 < 1,000 and 9.9 s < 10 s: not yet
+    assert _queued(services) == 400
+    now[0] += 0.1
+    assert folder.fold_when_due(0) == 400  # its time
+    assert folder.fold_when_due(0) == 0  # nothing waits
+    services.ingest.store(_batch(third))
+    assert folder.fold_when_due(0) == len(third)  # a full queue: at once
+    _assert_folded(services, readings)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_background_fold_leaves_a_part_another_fold_holds(
+    services: Services, stream_ids: list[int]
+) -> None:
+    readings = _readings(stream_ids, seed=22)
+    services.ingest.store(_batch(readings))
+    folder = RollupFolder(services.store.unit_of_work, parts=2, min_readings=1)
+    holders = {
+        "part 0": f"SELECT pg_advisory_xact_lock({FOLD_PART_LOCK_CLASS}, 0)",
+        "the whole queue": f"SELECT pg_advisory_xact_lock({FOLD_LOCK_KEY})",
+    }
+    for held, statement in holders.items():
+        queued = _queued(services)
+        with services.store.engine.connect() as other:
+            other.execute(text(statement))  # held until this transaction ends
+            assert folder.fold_part(0, wait=False) == 0, held
+            assert folder.fold_when_due(0) == 0, held
+            assert _queued(services) == queued, held
+            if held == "part 0":  # the other part is free
+                assert folder.fold_when_due(1) == len([r for r in readings if r[0] % 2])
+            other.rollback()
+    folder.fold_when_due(0)
+    _assert_folded(services, readings)

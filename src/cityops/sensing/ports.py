@@ -129,11 +129,12 @@ class ObservationStore(Protocol):
         """Store the readings new to the store and queue the good ones for the fold."""
         ...
 
-    def fold(self, limit: int, part: int = 0, parts: int = 1) -> int:
+    def fold(self, limit: int, part: int = 0, parts: int = 1, *, wait: bool = True) -> int:
         """Merge up to ``limit`` queued readings into the rollups; return how many.
 
         ``parts`` > 1 takes only the datastreams whose id is ``part`` modulo ``parts``, so that
-        several folds can run at once on disjoint buckets (stores that allow it).
+        several folds can run at once on disjoint buckets (stores that allow it). With ``wait``
+        False a fold that would wait for another fold of the same buckets folds nothing.
         """
         ...
 
@@ -169,8 +170,8 @@ class ObservationReads(Protocol):
         """Return the rollup buckets of a level starting in ``[start, end)``."""
         ...
 
-    def queued(self) -> bool:
-        """Return whether readings wait to be folded into the rollups."""
+    def queued(self, at_least: int = 1) -> bool:
+        """Return whether at least ``at_least`` readings wait to be folded into the rollups."""
         ...
 
 

@@ -61,7 +61,7 @@ _BUCKETS = {
     for level, table in ROLLUP_TABLES.items()
 }
 _COUNT = text("SELECT count(*) FROM observations")
-_QUEUED = text("SELECT EXISTS (SELECT 1 FROM obs_pending)")
+_QUEUED = text("SELECT count(*) FROM (SELECT 1 FROM obs_pending LIMIT :n) AS q")
 
 
 @cache
@@ -176,6 +176,7 @@ class SqlObservationReads:
         """Return how many readings are stored."""
         return int(self._connection.execute(_COUNT).scalar_one())
 
-    def queued(self) -> bool:
-        """Return whether readings wait in the fold queue (rollups and latest lag behind)."""
-        return bool(self._connection.execute(_QUEUED).scalar_one())
+    def queued(self, at_least: int = 1) -> bool:
+        """Return whether ``at_least`` readings wait in the fold queue (counting stops there)."""
+        n = max(1, int(at_least))
+        return int(self._connection.execute(_QUEUED, {"n": n}).scalar_one()) >= n

@@ -71,6 +71,28 @@ queued AS (
 SELECT count(*) FROM fresh"""
 
 
+@cache
+def _fold_locks(parts: int, part: int, wait: bool) -> str:
+    """Return the SELECT taking a fold's advisory locks: one true column per lock it holds.
+
+    With ``wait`` the locks are waited for (the functions return void: always true here);
+    without, each is tried once. One statement, so a fold that got the shared lock but not its
+    part's gives the shared one back with its transaction.
+    """
+
+    def lock(kind: str, key: str) -> str:
+        if wait:
+            return f"pg_advisory_xact_lock{kind}({key}) IS NOT NULL"
+        return f"pg_try_advisory_xact_lock{kind}({key})"
+
+    if parts == 1:
+        return f"SELECT {lock('', str(FOLD_LOCK_KEY))}"
+    return (
+        f"SELECT {lock('_shared', str(FOLD_LOCK_KEY))}, "
+        f"{lock('', f'{FOLD_PART_LOCK_CLASS}, {int(part)}')}"
+    )
+
+
 class SqlObservationStore:
     """Observations and rollups over one connection (inside a unit of work)."""
 
@@ -104,13 +126,16 @@ class SqlObservationStore:
             inserted = self._write_sqlite(batch, aux_a, aux_b)
         return WriteResult(inserted, len(batch) - inserted)
 
-    def fold(self, limit: int, part: int = 0, parts: int = 1) -> int:
+    def fold(self, limit: int, part: int = 0, parts: int = 1, *, wait: bool = True) -> int:
         """Merge up to ``limit`` queued readings into the rollups and latest values.
 
         Returns how many were folded (fewer than ``limit``: that part of the queue is empty).
         With ``parts`` > 1 (PostgreSQL only) just the datastreams whose id is ``part`` modulo
         ``parts``. Advisory locks make folds that could touch the same buckets (background
-        threads, other processes, a prune) take turns; folds of different parts do not.
+        threads, other processes, a prune) take turns; folds of different parts do not. With
+        ``wait`` False (the background folds) a fold that would wait for such a turn returns 0
+        at once: the fold holding the lock takes the queue, and waiting would only follow it
+        with a small fold.
         """
         if not 0 <= part < parts:
             raise ValueError(f"fold part must be in 0..{parts - 1}, got {part}")
@@ -120,13 +145,9 @@ class SqlObservationStore:
         driver: Any = connection.connection.driver_connection
         if self.dialect == "postgresql":
             with driver.cursor() as cursor:
-                if parts == 1:
-                    cursor.execute(f"SELECT pg_advisory_xact_lock({FOLD_LOCK_KEY})")
-                else:
-                    cursor.execute(
-                        f"SELECT pg_advisory_xact_lock_shared({FOLD_LOCK_KEY}), "
-                        f"pg_advisory_xact_lock({FOLD_PART_LOCK_CLASS}, {int(part)})"
-                    )
+                cursor.execute(_fold_locks(parts, part, wait))
+                if not all(cursor.fetchone()):
+                    return 0
                 cursor.execute("SET LOCAL work_mem = '64MB'")  # group the chunk in memory
                 cursor.execute(postgresql_fold(self._offset, limit, part, parts))
                 row = cursor.fetchone()
