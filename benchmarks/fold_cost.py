@@ -158,6 +158,11 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=10_000)
     parser.add_argument("--readings", type=int, default=300_000, help="per setting of --per-fold")
     parser.add_argument("--per-fold", default="1,3,10,30", help="batches (ticks) per fold")
+    parser.add_argument(
+        "--full-pages",
+        action="store_true",
+        help="PostgreSQL: fill the rollup pages (fillfactor 100, as before migration 0012)",
+    )
     args = parser.parse_args()
     per_folds = [int(k) for k in args.per_fold.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="fold-cost-"))
@@ -168,9 +173,17 @@ def main() -> None:
     store: Any = Store(url, clock=SystemClock(), local_offset_ms=OFFSET)
     try:
         migrate.upgrade(store.engine)
+        if args.full_pages and args.postgres:
+            with store.engine.begin() as connection:
+                for table in ("rollups_hour", "rollups_day", "stream_latest"):
+                    connection.exec_driver_sql(f"ALTER TABLE {table} RESET (fillfactor)")
         # Warm up: the tables hold a day of readings before anything is timed.
         tick = _measure(store, args.streams, 60, args.streams * 60, 0)["tick"]
-        print(f"{dialect}: {args.streams:,} datastreams, {args.readings:,} readings per setting")
+        pages = ", full rollup pages" if args.full_pages and args.postgres else ""
+        print(
+            f"{dialect}{pages}: {args.streams:,} datastreams,"
+            f" {args.readings:,} readings per setting"
+        )
         print(
             "readings per datastream per fold | write µs/reading | fold µs/reading | total | obs/s"
         )

@@ -17,9 +17,10 @@ same tables and machine:
   * mqtt: a throwaway Mosquitto (scripts/mqtt-throwaway.sh), ``cityops ts mqtt`` workers
     (subprocesses, one shared-subscription group), a paho QoS 1 publisher process sending one
     device message per publish (``{"time", "values": {10 metrics}}`` to
-    ``cityops/telemetry/<key>``), then batched messages of 500 items; the store's count is
-    polled until it holds what the broker acknowledged; sustained stored observations/s end to
-    end, and the broker-to-store lag;
+    ``cityops/telemetry/<key>``), then batched messages of 500 items; the store's count of
+    committed readings (folded or queued) is polled until it holds what the broker
+    acknowledged and the fold has caught up; sustained stored observations/s end to end, and
+    the broker-to-store (commit) lag;
   * queries: a store filled to ``--observations`` readings through the real write path
     (``services.ingest.store`` with 100,000-reading batches, rollups included; the fill is
     timed), then ``services.timeseries.latest`` (all datastreams, one metric) and
@@ -77,6 +78,7 @@ from ingest_data import PLACEHOLDER, Fleet, PublishSpec, Ticks  # noqa: E402
 
 from cityops.auth.model import Principal  # noqa: E402
 from cityops.bootstrap import Services, bootstrap  # noqa: E402
+from cityops.sensing.rollups import FOLD_MIN_READINGS  # noqa: E402
 from cityops.sensing.timeseries import Selection  # noqa: E402
 from cityops.settings import Settings  # noqa: E402
 from cityops.storage import migrate  # noqa: E402
@@ -312,8 +314,11 @@ class StoreCounter:
         return int(row[0] or 0) if row else 0
 
     def stored(self) -> int:
-        """Good readings stored (sum of the day rollups' counts: cheap enough to poll)."""
-        return self._one("SELECT coalesce(sum(n), 0) FROM rollups_day")
+        """Good readings committed: folded (the day rollups' counts) plus queued, one snapshot."""
+        return self._one(
+            "SELECT (SELECT coalesce(sum(n), 0) FROM rollups_day)"
+            " + (SELECT count(*) FROM obs_pending)"
+        )
 
     def count(self) -> int:
         """Rows in ``observations`` (exact, slower)."""
@@ -323,10 +328,10 @@ class StoreCounter:
         """Return how many readings are stored but not yet folded into the rollups."""
         return self._one("SELECT count(*) FROM obs_pending")
 
-    def drain(self, timeout: float = 600.0) -> float:
-        """Wait until the fold queue is empty; return the seconds it took."""
+    def drain(self, below: int = 1, timeout: float = 600.0) -> float:
+        """Wait until fewer than ``below`` readings are queued; return the seconds it took."""
         began = time.perf_counter()
-        while self.queued() and time.perf_counter() - began < timeout:
+        while self.queued() >= below and time.perf_counter() - began < timeout:
             time.sleep(0.05)
         return time.perf_counter() - began
 
@@ -635,7 +640,8 @@ def _inprocess_store(bench: Bench, store: Store, fleet: Fleet, data_dir: Path) -
         refused += report.rejected
     wall = time.perf_counter() - began
     backlog = counter.queued()
-    drain = counter.drain()
+    drain = counter.drain(below=FOLD_MIN_READINGS)
+    empty = drain + counter.drain()
     pg_cpu = _cpu_text(pg)
     services.close()
     stored = counter.count()
@@ -648,8 +654,8 @@ def _inprocess_store(bench: Bench, store: Store, fleet: Fleet, data_dir: Path) -
         f"{_pct(latencies, 50) * 1e3:.0f} ms, p99 {_pct(latencies, 99) * 1e3:.0f} ms"
     )
     print(
-        f"  fold queue at the end {backlog:,} readings, folded {drain:.1f} s later; "
-        f"stored and folded: {accepted / (wall + drain):,.0f} obs/s"
+        f"  fold queue at the end {backlog:,} readings, caught up {drain:.1f} s later"
+        f" (empty {empty:.1f} s); stored and folded: {accepted / (wall + drain):,.0f} obs/s"
     )
     print(
         f"  CPU: this process {cpu:.1f} s in ingest() ({cpu / len(latencies) * 1e3:.0f} ms"
@@ -760,7 +766,8 @@ def _http_store(bench: Bench, store: Store, fleet: Fleet, data_dir: Path) -> Non
         wall = time.perf_counter() - began
         counter_db = StoreCounter(store)
         backlog = counter_db.queued()
-        drain = counter_db.drain()  # the server's background fold empties the queue
+        drain = counter_db.drain(below=FOLD_MIN_READINGS)  # the server's background fold
+        empty = drain + counter_db.drain()
         client_cpu = time.process_time() - cpu0
         served = server_cpu.stop()
         pg_cpu = _cpu_text(pg)
@@ -772,8 +779,8 @@ def _http_store(bench: Bench, store: Store, fleet: Fleet, data_dir: Path) -> Non
     rate = accepted / (wall + drain)
     print(
         f"  {len(latencies)} requests: {rate:>10,.0f} obs/s stored and folded (accepted "
-        f"{accepted / wall:,.0f}/s; fold queue at the end {backlog:,}, empty {drain:.1f} s "
-        f"later)  request p50 "
+        f"{accepted / wall:,.0f}/s; fold queue at the end {backlog:,}, caught up {drain:.1f} s "
+        f"later, empty {empty:.1f} s)  request p50 "
         f"{_pct(latencies, 50) * 1e3:.0f} ms, p99 {_pct(latencies, 99) * 1e3:.0f} ms"
     )
     print(
@@ -1007,6 +1014,8 @@ def _mqtt_run(
             if worker.poll() is not None:
                 raise RuntimeError(f"MQTT worker {i} exited with {worker.returncode}")
         time.sleep(0.25)
+    rig.counter.drain(below=FOLD_MIN_READINGS)  # committed, and the fold has caught up
+    caught_up = time.time()
     for process in processes:
         process.join(30)
     timeline = _merged([r["samples"] for r in reports])
@@ -1022,7 +1031,7 @@ def _mqtt_run(
         stored=polls[-1][1],
         began=min(r["began"] for r in reports),
         publish_end=max(r["acked"] for r in reports),
-        complete=polls[-1][0],
+        complete=max(polls[-1][0], caught_up),
         lags=lags,
         publisher_cpu=sum(r["cpu"] for r in reports),
         worker_cpu=workers_cpu.stop(),

@@ -431,3 +431,30 @@ def test_a_background_fold_leaves_a_part_another_fold_holds(
             other.rollback()
     folder.fold_when_due(0)
     _assert_folded(services, readings)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_each_part_waits_for_its_share_of_a_full_queue(
+    services: Services, stream_ids: list[int]
+) -> None:
+    now = [100.0]
+    folder = RollupFolder(
+        services.store.unit_of_work,
+        parts=2,
+        min_readings=1000,
+        max_wait=10.0,
+        monotonic=lambda: now[0],
+    )
+    readings = _readings(stream_ids, seed=23, n=6000)
+    evens = [r for r in readings if r[0] % 2 == 0][:601]
+    odds = [r for r in readings if r[0] % 2][:301]
+    assert (len(evens), len(odds)) == (601, 301)
+    services.ingest.store(_batch([evens[0], odds[0]]))
+    assert folder.fold_when_due(0) == folder.fold_when_due(1) == 1  # first looks fold at once
+    services.ingest.store(_batch(evens[1:] + odds[1:]))
+
+    assert folder.fold_when_due(1) == 0  # 300 < its share (500), though 900 wait in all
+    assert folder.fold_when_due(0) == 600  # 600 ≥ 500, though 900 < 1,000 in all
+    now[0] += 10.0
+    assert folder.fold_when_due(1) == 300
+    _assert_folded(services, evens + odds)

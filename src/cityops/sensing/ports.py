@@ -170,8 +170,8 @@ class ObservationReads(Protocol):
         """Return the rollup buckets of a level starting in ``[start, end)``."""
         ...
 
-    def queued(self, at_least: int = 1) -> bool:
-        """Return whether at least ``at_least`` readings wait to be folded into the rollups."""
+    def queued(self, at_least: int = 1, part: int = 0, parts: int = 1) -> bool:
+        """Return whether ``at_least`` readings wait to be folded (of one part's datastreams)."""
         ...
 
 

@@ -2,21 +2,21 @@
 
 A write stores its readings and queues the good ones; :class:`RollupFolder` merges the queue into
 the minute, hour and day rollups and each stream's latest value (the store's ``fold``). It runs
-in the background every ``telemetry_fold_seconds`` (``cityops serve``, ``cityops ts mqtt``), and
-readers add what is still queued, so an answer always includes every reading committed before
-the question — the queue only moves work off the write path, it never shows a reader a stale
-bucket. On PostgreSQL the background fold can run as several ``parts`` at once, each taking the
-datastreams whose id is its number modulo ``parts`` (``telemetry_fold_workers``): one backend's
-fold keeps one core busy, and a busy city writes faster than that.
+in the background when due (``cityops serve``, ``cityops ts mqtt``; see below), and readers add
+what is still queued, so an answer always includes every reading committed before the question —
+the queue only moves work off the write path, it never shows a reader a stale bucket. On
+PostgreSQL the background fold can run as several ``parts`` at once, each taking the datastreams
+whose id is its number modulo ``parts`` (``telemetry_fold_workers``): one backend's fold keeps one
+core busy, and a busy city writes faster than that.
 
 Why the background fold waits for a full queue (:meth:`RollupFolder.fold_when_due`): a fold
 merges each (stream, hour), (stream, day) and latest value it touches once, however many of the
-stream's readings it carries, so its cost per reading falls as its readings per stream rise —
-on PostgreSQL 27 µs per reading with one reading per stream against 11 µs with thirty (measured,
-``docs/benchmarks.md``). Folding every second a queue that gains one reading per stream a second
-spends most of the fold on those merges. So a background fold runs once ``min_readings`` wait or
-``max_wait`` seconds have passed since this folder's last one; readers merge the queue, so the
-wait costs no reader an exact answer.
+stream's readings it carries, so its cost per reading falls as its readings per stream rise — on
+PostgreSQL 20 µs per reading with one reading per stream against 10 µs with ten (measured,
+``benchmarks/fold_cost.py``). Folding every second a queue that gains one reading per stream a
+second spends most of the fold on those merges. So a background fold runs once ``min_readings``
+wait or ``max_wait`` seconds have passed since this folder's last one; readers merge the queue,
+so the wait costs no reader an exact answer.
 """
 
 from __future__ import annotations
@@ -78,14 +78,15 @@ class RollupFolder:
     def fold_when_due(self, part: int) -> int:
         """Fold one part if its queue is full enough or its time has come (the background fold).
 
-        Due when ``min_readings`` wait in the whole queue or ``max_wait`` seconds have passed
-        since this folder last folded the part (and anything waits). A part another process is
-        folding is left to it.
+        Due when the part's share of ``min_readings`` (``min_readings / parts``) waits, or
+        ``max_wait`` seconds have passed since this folder last folded the part (and anything
+        of it waits). A part another process is folding is left to it.
         """
         started = self._monotonic()
         overdue = started - self._last_fold[part] >= self._max_wait
+        share = 1 if overdue else -(-self._min_readings // self.parts)
         with self._unit_of_work(read_only=True) as uow:
-            due = uow.observation_reads.queued(1 if overdue else self._min_readings)
+            due = uow.observation_reads.queued(share, part, self.parts)
         if not due:
             return 0
         self._last_fold[part] = started

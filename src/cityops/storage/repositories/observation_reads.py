@@ -62,6 +62,10 @@ _BUCKETS = {
 }
 _COUNT = text("SELECT count(*) FROM observations")
 _QUEUED = text("SELECT count(*) FROM (SELECT 1 FROM obs_pending LIMIT :n) AS q")
+_QUEUED_PART = text(
+    "SELECT count(*) FROM (SELECT 1 FROM obs_pending WHERE datastream_id % :parts = :part "
+    "LIMIT :n) AS q"
+)
 
 
 @cache
@@ -176,7 +180,13 @@ class SqlObservationReads:
         """Return how many readings are stored."""
         return int(self._connection.execute(_COUNT).scalar_one())
 
-    def queued(self, at_least: int = 1) -> bool:
-        """Return whether ``at_least`` readings wait in the fold queue (counting stops there)."""
+    def queued(self, at_least: int = 1, part: int = 0, parts: int = 1) -> bool:
+        """Return whether ``at_least`` readings wait in the fold queue (counting stops there).
+
+        With ``parts`` > 1, of the datastreams whose id is ``part`` modulo ``parts``.
+        """
         n = max(1, int(at_least))
+        if parts > 1:
+            params = {"n": n, "part": int(part), "parts": int(parts)}
+            return int(self._connection.execute(_QUEUED_PART, params).scalar_one()) >= n
         return int(self._connection.execute(_QUEUED, {"n": n}).scalar_one()) >= n

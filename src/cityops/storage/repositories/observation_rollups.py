@@ -12,8 +12,8 @@ Why a queue rather than merging inside the write: each merge is an ``ON CONFLICT
 (stream, bucket) touched, four of them per reading when every batch carries one reading per
 stream. A fold touches each (stream, bucket) once however many readings it holds, so the cost
 follows the fleet, not the reading rate; and the write path is left with two plain inserts.
-Readers merge the queue into what they read (:mod:`~cityops.storage.repositories.observation_reads`),
-so answers stay exact.
+Readers merge the queue into what they read
+(:mod:`~cityops.storage.repositories.observation_reads`), so answers stay exact.
 """
 
 from __future__ import annotations
