@@ -3,8 +3,9 @@
 Rollups and latest values are answered from their tables *plus* the fold queue: readings stored
 but not yet folded (:mod:`~cityops.storage.repositories.observation_rollups`) are grouped the same
 way at read time and merged in, so an answer includes every committed reading however far the
-fold is behind, and a reader never writes or waits for a fold. The queue is short (the fold runs
-every couple of seconds), so reading it whole costs little.
+fold is behind, and a reader never writes or waits for a fold. The queue is short while the fold
+keeps up (a background fold is due at 100,000 readings or after 10 s, ``sensing/rollups.py``);
+when the fold runs behind, reads pay for scanning it.
 """
 
 from __future__ import annotations
