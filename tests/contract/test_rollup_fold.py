@@ -114,6 +114,19 @@ def _queued(services: Services) -> int:
         return int(connection.execute(text("SELECT count(*) FROM obs_pending")).scalar_one())
 
 
+def _run_until_written(
+    writers: list[threading.Thread], folders: list[threading.Thread], done: threading.Event
+) -> None:
+    """Start writers and folders; once the writers are done, tell the folders and join them."""
+    for thread in (*writers, *folders):
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    for thread in folders:
+        thread.join()
+
+
 def _assert_folded(services: Services, readings: list[tuple[int, int, float]]) -> None:
     assert _queued(services) == 0
     assert _stored(services) == _expected(readings)
@@ -252,13 +265,7 @@ def test_concurrent_writers_and_folders_count_each_reading_once(
 
     writers = [threading.Thread(target=write, args=(part,)) for part in parts]
     folders = [threading.Thread(target=fold) for _ in range(2)]
-    for thread in (*writers, *folders):
-        thread.start()
-    for thread in writers:
-        thread.join()
-    done.set()
-    for thread in folders:
-        thread.join()
+    _run_until_written(writers, folders, done)
     assert failures == []
     services.rollups.fold()
     _assert_folded(services, readings)
@@ -331,13 +338,7 @@ def test_part_folds_beside_whole_folds_and_writers_count_each_reading_once(
 
     writers = [threading.Thread(target=write, args=(readings[i::3],)) for i in range(3)]
     folders = [threading.Thread(target=fold, args=(part,)) for part in (0, 1, 0, 1, None)]
-    for thread in (*writers, *folders):
-        thread.start()
-    for thread in writers:
-        thread.join()
-    done.set()
-    for thread in folders:
-        thread.join()
+    _run_until_written(writers, folders, done)
     assert failures == []
     services.rollups.fold()
     _assert_folded(services, readings)
