@@ -151,7 +151,13 @@ class Settings(BaseSettings):
         0, ge=0, le=36_500, description="Keep raw readings this many days (0: for ever)."
     )
     telemetry_minute_days: int = Field(
-        0, ge=0, le=36_500, description="Keep minute rollups this many days (0: for ever)."
+        0,
+        ge=0,
+        le=36_500,
+        description=(
+            "Keep minute rollups this many days (0: for ever); raw readings that are a "
+            "datastream's minute level are kept as long."
+        ),
     )
     telemetry_offline_grace: float = Field(
         3.0, ge=1, le=100, description="A datastream is offline after this many silent intervals."

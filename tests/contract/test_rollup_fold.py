@@ -39,10 +39,16 @@ SIZES = {"rollups_minute": 60_000, "rollups_hour": 3_600_000, "rollups_day": 86_
 def stream_ids(services: Services, system: Principal) -> list[int]:
     services.devices.register_thing(system, {"key": "AQ-1"})
     services.devices.register_thing(system, {"key": "AQ-2"})
+    # every 10 s and 30 s: minute rows; pm10 once a minute (the default): its minute level is
+    # its raw readings
     return [
-        services.devices.add_datastream(system, "AQ-1", {"metric": "pm25"}).id,
+        services.devices.add_datastream(
+            system, "AQ-1", {"metric": "pm25", "interval_seconds": 10}
+        ).id,
         services.devices.add_datastream(system, "AQ-1", {"metric": "pm10"}).id,
-        services.devices.add_datastream(system, "AQ-2", {"metric": "pm25"}).id,
+        services.devices.add_datastream(
+            system, "AQ-2", {"metric": "pm25", "interval_seconds": 30}
+        ).id,
     ]
 
 
@@ -62,12 +68,20 @@ def _batch(readings: list[tuple[int, int, float]]) -> ObservationBatch:
     return batch
 
 
-def _expected(readings: list[tuple[int, int, float]]) -> dict[str, dict[tuple[int, int], tuple]]:
-    """Each rollup table's rows, computed here from the readings."""
+def _expected(
+    readings: list[tuple[int, int, float]], raw_level: frozenset[int] = frozenset()
+) -> dict[str, dict[tuple[int, int], tuple]]:
+    """Each rollup level's buckets, computed here from the readings.
+
+    The table's rows leave out the minutes of the ``raw_level`` streams (those that keep no
+    minute rows); read buckets include them.
+    """
     tables: dict[str, dict[tuple[int, int], tuple]] = {}
     for table, size in SIZES.items():
         groups: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
         for stream, millis, value in readings:
+            if table == "rollups_minute" and stream in raw_level:
+                continue
             groups[(stream, millis - (millis + OFFSET) % size)].append((millis, value))
         rows = {}
         for key, members in groups.items():
@@ -127,9 +141,18 @@ def _run_until_written(
         thread.join()
 
 
+def _raw_level(services: Services) -> frozenset[int]:
+    """The datastreams that keep no minute rows."""
+    with services.store.engine.connect() as connection:
+        rows = connection.execute(text("SELECT id FROM datastreams WHERE NOT minute_rollups"))
+        return frozenset(rows.scalars())
+
+
 def _assert_folded(services: Services, readings: list[tuple[int, int, float]]) -> None:
     assert _queued(services) == 0
-    assert _stored(services) == _expected(readings)
+    raw_level = _raw_level(services)
+    assert raw_level  # the fixtures have both kinds
+    assert _stored(services) == _expected(readings, raw_level)
     newest: dict[int, tuple[int, float]] = {}
     for stream, millis, value in readings:
         if stream not in newest or millis > newest[stream][0]:
@@ -210,6 +233,99 @@ def test_a_fold_does_not_trust_the_latest_table_for_minute_rows(
     services.ingest.store(_batch(second))
     assert services.rollups.fold() == 1
     _assert_folded(services, first + second)
+
+
+TWIN_METRICS = ("pm10", "noise_laeq", "wind_direction", "water_meter")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_raw_level_minute_reads_as_the_minute_row_of_its_twin(
+    services: Services, system: Principal, seed: int
+) -> None:
+    """Twin datastreams get the same readings; one keeps minute rows, the other does not.
+
+    Their buckets and answers must be the same at every level, whatever is queued or folded:
+    several readings in a minute, late ones, bad ones (left out of both), and the metrics whose
+    mean needs the auxiliary sums (energy mean, vector mean) or whose sum is a consumption.
+    """
+    rng = random.Random(seed)
+    services.devices.register_thing(system, {"key": "ROWS"})
+    services.devices.register_thing(system, {"key": "RAW"})
+    twins = []
+    for metric in TWIN_METRICS:
+        rows = services.devices.add_datastream(
+            system, "ROWS", {"metric": metric, "interval_seconds": 15}
+        )
+        raw = services.devices.add_datastream(system, "RAW", {"metric": metric})
+        assert rows.minute_rollups and not raw.minute_rollups
+        twins.append((rows.id, raw.id))
+    batches = []
+    for _ in range(6):
+        batch = ObservationBatch()
+        for rows_id, raw_id in twins:
+            for _ in range(rng.randint(1, 25)):
+                # 40 minutes: many minutes get two or more readings, across batches too
+                millis = START + rng.randrange(0, 40 * 60) * 1000
+                value = round(rng.uniform(1, 120), 1)
+                quality = 3 if rng.random() < 0.1 else rng.choice((0, 0, 1))
+                batch.append(rows_id, millis, value, quality)
+                batch.append(raw_id, millis, value, quality)
+        batches.append(batch)
+    for index, batch in enumerate(batches):
+        kept = ObservationBatch()
+        seen: set[tuple[int, int]] = set()
+        for stream, millis, value, quality in zip(
+            batch.streams, batch.times, batch.values, batch.qualities, strict=True
+        ):
+            if (stream, millis) not in seen:
+                seen.add((stream, millis))
+                kept.append(stream, millis, value, quality)
+        services.ingest.store(kept)
+        if index % 2 == 0:
+            services.rollups.fold()  # the last batches stay queued
+    assert _queued(services) > 0
+
+    with services.store.unit_of_work(read_only=True) as uow:
+        for level in ("minute", "hour", "day"):
+            got = uow.observation_reads.buckets(level, [i for t in twins for i in t], 0, 2**62)
+            by_stream: dict[int, list[tuple]] = defaultdict(list)
+            for bucket in got:
+                by_stream[bucket.datastream_id].append(tuple(bucket[1:]))
+            for rows_id, raw_id in twins:
+                assert by_stream[rows_id], level
+                assert by_stream[raw_id] == [
+                    tuple(pytest.approx(x, rel=1e-9) if isinstance(x, float) else x for x in b)
+                    for b in by_stream[rows_id]
+                ], level
+    with services.store.engine.connect() as connection:
+        minute_rows = connection.execute(
+            text("SELECT DISTINCT datastream_id FROM rollups_minute")
+        ).scalars()
+        assert set(minute_rows) == {rows_id for rows_id, _ in twins}
+
+    start = datetime.fromtimestamp((START - 60_000) / 1000, UTC)
+    end = datetime.fromtimestamp((START + 41 * 60_000) / 1000, UTC)
+    for metric in TWIN_METRICS:
+        answers = [
+            services.timeseries.query(
+                system,
+                Selection(datastreams=(f"{key}/{metric}",)),
+                start=start,
+                end=end,
+                interval=interval,
+                functions=("avg", "min", "max", "count", "sum", "first", "last"),
+            )
+            for key in ("ROWS", "RAW")
+            for interval in ("1m", "5m")
+        ]
+        for rows_answer, raw_answer in ((answers[0], answers[2]), (answers[1], answers[3])):
+            (rows_series,) = rows_answer["series"]
+            (raw_series,) = raw_answer["series"]
+            assert rows_series["points"], metric
+            assert raw_series["points"] == [
+                {k: pytest.approx(v, rel=1e-9) if isinstance(v, float) else v for k, v in p.items()}
+                for p in rows_series["points"]
+            ], metric
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -307,7 +423,7 @@ def test_a_part_folds_just_its_streams_and_the_parts_make_the_whole(
     evens = [r for r in readings if r[0] % 2 == 0]
     assert folded == len(evens) > 0
     assert set(_latest(services)) == {s for s in stream_ids if s % 2 == 0}
-    assert _stored(services) == _expected(evens)
+    assert _stored(services) == _expected(evens, _raw_level(services))
     assert _queued(services) == len(readings) - len(evens)
     assert folder.fold_part(1) == len(readings) - len(evens)
     _assert_folded(services, readings)

@@ -32,6 +32,20 @@ BAD = QUALITY_CODES["bad"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+MINUTE_ROLLUP_BELOW_SECONDS = 60
+"""Datastreams expected to report more often than this keep minute rollup rows.
+
+A minute of one reading is that reading: for a datastream reporting once a minute or less often,
+a minute rollup row would copy each raw row and double the write per reading, so its minute level
+is read from its raw readings (grouped by minute at read time, exact however many readings a
+minute holds) and its raw readings are kept as long as minute rollups are.
+"""
+
+
+def keeps_minute_rollups(interval_seconds: int) -> bool:
+    """Return whether a datastream reporting every ``interval_seconds`` keeps minute rows."""
+    return interval_seconds < MINUTE_ROLLUP_BELOW_SECONDS
+
 
 def to_millis(moment: datetime) -> int:
     """Return an aware datetime as UTC epoch milliseconds (sub-millisecond parts dropped)."""
@@ -105,6 +119,9 @@ class Datastream:
     sensor: str
     properties: Mapping[str, Any]
     created_at: datetime
+    # fixed when registered (keeps_minute_rollups): its minute level is rollup rows, or else
+    # its raw readings
+    minute_rollups: bool = True
 
     def as_json(self) -> dict[str, Any]:
         """Return JSON-ready data."""
@@ -119,6 +136,7 @@ class Datastream:
             "minimum": self.minimum,
             "maximum": self.maximum,
             "interval_seconds": self.interval_seconds,
+            "minute_rollups": self.minute_rollups,
             "sensor": self.sensor,
             "properties": dict(self.properties),
             "created_at": self.created_at.isoformat(),

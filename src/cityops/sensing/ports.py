@@ -8,7 +8,14 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from cityops.kernel.uow import UnitOfWork
-from cityops.sensing.model import Datastream, ObservationBatch, Placement, Thing, WriteResult
+from cityops.sensing.model import (
+    Datastream,
+    ObservationBatch,
+    Placement,
+    Thing,
+    WriteResult,
+    keeps_minute_rollups,
+)
 
 
 class Reading(NamedTuple):
@@ -67,6 +74,11 @@ class NewDatastream:
     sensor: str
     properties: Mapping[str, Any]
     at: datetime
+
+    @property
+    def minute_rollups(self) -> bool:
+        """Whether its minute level is kept as rollup rows (else read from raw readings)."""
+        return keeps_minute_rollups(self.interval_seconds)
 
 
 class ThingRepository(Protocol):

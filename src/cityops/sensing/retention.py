@@ -3,7 +3,9 @@
 ``CITYOPS_TELEMETRY_RAW_DAYS`` and ``CITYOPS_TELEMETRY_MINUTE_DAYS`` (0: keep for ever) set the
 windows; :meth:`RetentionService.prune` deletes what is older, and ``cityops ts prune`` or the
 server's daily run call it. Queries for older periods are answered from the hour and day
-rollups, which are kept (they are small: one row per datastream and hour).
+rollups, which are kept (they are small: one row per datastream and hour). A datastream that
+keeps no minute rows (:func:`~cityops.sensing.model.keeps_minute_rollups`) has its raw readings
+as its minute level: they are kept for the longer of the two windows.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,27 @@ class _Median:
         return (ordered[middle - 1] + ordered[middle]) / 2
 
 
+_MATH_FUNCTIONS: dict[str, tuple[int, Any]] = {
+    "power": (2, math.pow),
+    "sin": (1, math.sin),
+    "cos": (1, math.cos),
+    "radians": (1, math.radians),
+}
+
+
+def _ensure_math_functions(dbapi_connection: Any) -> None:
+    """Give SQLite the math functions the reads use when its build lacks them.
+
+    SQLite has them built in when compiled with SQLITE_ENABLE_MATH_FUNCTIONS (Debian 12's
+    libsqlite3 is); a build without gets Python's, slower per call but the same values.
+    """
+    try:
+        dbapi_connection.execute("SELECT power(2, 2), sin(0), cos(0), radians(0)").fetchone()
+    except sqlite3.OperationalError:
+        for name, (arity, function) in _MATH_FUNCTIONS.items():
+            dbapi_connection.create_function(name, arity, function, deterministic=True)
+
+
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     path = sqlite_path(url)
     if path is not None:
@@ -113,6 +136,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
         dbapi_connection.create_aggregate("median", 1, _Median)
+        _ensure_math_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

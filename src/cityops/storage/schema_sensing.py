@@ -18,6 +18,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    true,
 )
 
 from cityops.storage.schema import metadata
@@ -57,6 +58,9 @@ datastreams = Table(
     Column("minimum", Float, nullable=False),
     Column("maximum", Float, nullable=False),
     Column("interval_seconds", Integer, nullable=False),
+    # 0013: whether its minute level is rollup rows (else its raw readings); streams older than
+    # 0013 have minute rows, so the column's default is true
+    Column("minute_rollups", Boolean, nullable=False, server_default=true()),
     Column("sensor", String(100), nullable=False),
     Column("properties", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),

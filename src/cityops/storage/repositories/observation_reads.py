@@ -6,6 +6,10 @@ way at read time and merged in, so an answer includes every committed reading ho
 fold is behind, and a reader never writes or waits for a fold. The queue is short while the fold
 keeps up (a background fold is due at 100,000 readings or after 10 s, ``sensing/rollups.py``);
 when the fold runs behind, reads pay for scanning it.
+
+The minute level of a datastream that keeps no minute rows (one reporting once a minute or less
+often: :func:`~cityops.sensing.model.keeps_minute_rollups`) is grouped from its raw readings,
+which hold queued and folded readings alike.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from functools import cache
 
 from sqlalchemy import Connection, TextClause, bindparam, text
 
+from cityops.kernel.errors import ValidationFailed
+from cityops.sensing.metrics import metric as catalogue_metric
+from cityops.sensing.model import BAD
 from cityops.sensing.ports import Bucket, Reading
 from cityops.storage.repositories.observation_rollups import LEVELS, ROLLUP_TABLES
 
@@ -91,6 +98,48 @@ FROM (
 GROUP BY ds, bucket""").bindparams(bindparam("ids", expanding=True))
 
 
+_RAW_MINUTE_STREAMS = text(
+    "SELECT id, metric FROM datastreams WHERE id IN :ids AND NOT minute_rollups"
+).bindparams(bindparam("ids", expanding=True))
+
+
+@cache
+def _raw_minutes(offset: int) -> TextClause:
+    """Return the statement grouping raw good readings into minute buckets (as the fold does).
+
+    For the datastreams that keep no minute rows. A minute of one reading (the usual case) is
+    that reading; only fuller minutes look their first and last value up by key. The auxiliary
+    sums are the ones ingest computes: 10^(L/10) for sound levels (``:energy``), sine and
+    cosine for directions (``:vector``).
+    """
+    minute = LEVELS["minute"]
+    lookup = (
+        "SELECT o.result FROM observations o WHERE o.datastream_id = g.ds AND o.phenomenon_time"
+    )
+    return text(f"""
+SELECT ds, bucket, n, total, mn, mx,
+       ft, CASE WHEN n = 1 THEN mn ELSE ({lookup} = g.ft) END,
+       lt, CASE WHEN n = 1 THEN mn ELSE ({lookup} = g.lt) END,
+       a, b
+FROM (
+    SELECT datastream_id AS ds, phenomenon_time - (phenomenon_time + {offset}) % {minute} AS bucket,
+           count(*) AS n, sum(result) AS total, min(result) AS mn, max(result) AS mx,
+           min(phenomenon_time) AS ft, max(phenomenon_time) AS lt,
+           sum(CASE WHEN datastream_id IN :energy THEN power(10, result / 10)
+                    WHEN datastream_id IN :vector THEN sin(radians(result)) END) AS a,
+           sum(CASE WHEN datastream_id IN :vector THEN cos(radians(result)) END) AS b
+    FROM observations
+    WHERE datastream_id IN :ids AND phenomenon_time >= :first AND phenomenon_time < :last
+          AND quality <> {BAD}
+    GROUP BY 1, 2
+) AS g
+WHERE bucket >= :start AND bucket < :end""").bindparams(
+        bindparam("ids", expanding=True),
+        bindparam("energy", expanding=True),
+        bindparam("vector", expanding=True),
+    )
+
+
 def _sum(a: float | None, b: float | None) -> float | None:
     if a is None:
         return b
@@ -115,6 +164,14 @@ def combine(a: Bucket, b: Bucket) -> Bucket:
         _sum(a.aux_a, b.aux_a),
         _sum(a.aux_b, b.aux_b),
     )
+
+
+def _aggregation(metric_key: str) -> str:
+    """Return a metric's aggregation kind (the plain mean for a key the catalogue lacks)."""
+    try:
+        return catalogue_metric(metric_key).aggregation
+    except ValidationFailed:
+        return "mean"
 
 
 class SqlObservationReads:
@@ -164,11 +221,18 @@ class SqlObservationReads:
         """
         if not stream_ids:
             return []
-        params = {"ids": list(stream_ids), "start": start, "end": end}
-        found = {
-            (row[0], row[1]): Bucket(*row)
-            for row in self._connection.execute(_BUCKETS[level], params)
-        }
+        found: dict[tuple[int, int], Bucket] = {}
+        rolled = list(stream_ids)
+        if level == "minute":
+            raw = self._raw_minute_streams(rolled)
+            if raw:
+                found.update(self._raw_minute_buckets(raw, start, end))
+                rolled = [ident for ident in rolled if ident not in raw]
+        if not rolled:
+            return [found[key] for key in sorted(found)]
+        params = {"ids": rolled, "start": start, "end": end}
+        for row in self._connection.execute(_BUCKETS[level], params):
+            found[(row[0], row[1])] = Bucket(*row)
         queued = self._connection.execute(_queued_buckets(level, self._offset), params)
         for row in queued:
             part = Bucket(*row)
@@ -176,6 +240,28 @@ class SqlObservationReads:
             stored = found.get(key)
             found[key] = part if stored is None else combine(stored, part)
         return [found[key] for key in sorted(found)]
+
+    def _raw_minute_streams(self, stream_ids: list[int]) -> dict[int, str]:
+        """Return the streams among these that keep no minute rows, with their metric."""
+        rows = self._connection.execute(_RAW_MINUTE_STREAMS, {"ids": stream_ids})
+        return {int(row[0]): str(row[1]) for row in rows}
+
+    def _raw_minute_buckets(
+        self, streams: dict[int, str], start: int, end: int
+    ) -> dict[tuple[int, int], Bucket]:
+        """Return minute buckets grouped from the raw readings (queued ones included)."""
+        kinds = {ident: _aggregation(key) for ident, key in streams.items()}
+        params = {
+            "ids": list(streams),
+            "energy": [ident for ident, kind in kinds.items() if kind == "energy_mean"],
+            "vector": [ident for ident, kind in kinds.items() if kind == "vector_mean"],
+            "first": start - LEVELS["minute"],
+            "last": end + LEVELS["minute"],
+            "start": start,
+            "end": end,
+        }
+        rows = self._connection.execute(_raw_minutes(self._offset), params)
+        return {(row[0], row[1]): Bucket(*row) for row in rows}
 
     def count(self) -> int:
         """Return how many readings are stored."""

@@ -5,8 +5,10 @@ the same transaction (so a committed reading is always either queued or folded, 
 the rollups). A fold takes a chunk of the queue, groups it once per (datastream, minute), merges
 those groups into ``rollups_minute``, groups them again into hours and days and merges those,
 merges each stream's newest reading into ``stream_latest``, and removes the chunk, all in one
-transaction. Every aggregate is mergeable (count, sum, min, max, first and last reading, the
-auxiliary sums), so a late or out-of-order reading corrects its bucket by adding to it.
+transaction. Minute rows are kept only for the datastreams that report more often than once a
+minute (:func:`~cityops.sensing.model.keeps_minute_rollups`). Every aggregate is mergeable
+(count, sum, min, max, first and last reading, the auxiliary sums), so a late or out-of-order
+reading corrects its bucket by adding to it.
 
 Why a queue rather than merging inside the write: each merge is an ``ON CONFLICT DO UPDATE`` per
 (stream, bucket) touched, four of them per reading when every batch carries one reading per
@@ -48,6 +50,10 @@ ON CONFLICT (datastream_id, bucket) DO UPDATE SET
     aux_a = {table}.aux_a + excluded.aux_a,
     aux_b = {table}.aux_b + excluded.aux_b"""
 
+
+# Only datastreams registered to keep minute rows get them; for the others a minute is read
+# from the raw readings (cityops.sensing.model.keeps_minute_rollups says why).
+_KEEPS_MINUTE_ROWS = "EXISTS (SELECT 1 FROM datastreams d WHERE d.id = ds AND d.minute_rollups)"
 
 _LATEST_CONFLICT = """
 ON CONFLICT (datastream_id) DO UPDATE SET
@@ -98,7 +104,7 @@ hours AS MATERIALIZED (
 r_minute AS (
     INSERT INTO rollups_minute {ROLLUP_COLUMNS}
     SELECT ds, bucket, n, total, mn, mx, fst[1]::bigint, fst[2], lst[1]::bigint, lst[2], a, b
-    FROM minutes
+    FROM minutes WHERE {_KEEPS_MINUTE_ROWS}
     {merge_clause("rollups_minute", "postgresql")}
 ),
 r_hour AS (
@@ -157,11 +163,14 @@ JOIN temp.{source} f ON f.ds = g.ds AND f.bucket = g.first_bucket
 JOIN temp.{source} l ON l.ds = g.ds AND l.bucket = g.last_bucket"""
 
 
-def _sqlite_merge(source: str, table: str) -> str:
-    """Return the upsert of a temp level (a temp table, or a parenthesised SELECT) into a rollup."""
+def _sqlite_merge(source: str, table: str, where: str = "true") -> str:
+    """Return the upsert of a temp level (a temp table, or a parenthesised SELECT) into a rollup.
+
+    (The WHERE is also what lets SQLite parse ``ON CONFLICT`` after a SELECT.)
+    """
     return f"""
 INSERT INTO {table} {ROLLUP_COLUMNS}
-SELECT ds, bucket, n, total, mn, mx, ft, fv, lt, lv, a, b FROM {source} WHERE true
+SELECT ds, bucket, n, total, mn, mx, ft, fv, lt, lv, a, b FROM {source} WHERE {where}
 {merge_clause(table, "sqlite")}"""
 
 
@@ -207,7 +216,7 @@ WHERE true
         *_SQLITE_CLEAR,
         readings,
         minutes,
-        _sqlite_merge("temp.fold_minutes", "rollups_minute"),
+        _sqlite_merge("temp.fold_minutes", "rollups_minute", _KEEPS_MINUTE_ROWS),
         "INSERT INTO temp.fold_hours" + _sqlite_coarser("fold_minutes", offset, LEVELS["hour"]),
         _sqlite_merge("temp.fold_hours", "rollups_hour"),
         _sqlite_merge(

@@ -93,6 +93,10 @@ def _fold_locks(parts: int, part: int, wait: bool) -> str:
     )
 
 
+# A reading's datastream keeps minute rows (retention treats the two kinds apart).
+_ROLLED_UP = "datastream_id IN (SELECT id FROM datastreams WHERE minute_rollups)"
+
+
 class SqlObservationStore:
     """Observations and rollups over one connection (inside a unit of work)."""
 
@@ -172,22 +176,51 @@ class SqlObservationStore:
     def prune(self, raw_before: int | None, minutes_before: int | None) -> dict[str, int]:
         """Delete raw readings and minute rollups older than the cut-offs (epoch ms).
 
-        PostgreSQL drops whole partitions that end before the raw cut-off (instant, no dead rows)
-        and deletes the rest row by row; SQLite deletes rows.
+        PostgreSQL drops whole partitions that end before the cut-off (instant, no dead rows)
+        and deletes the rest row by row; SQLite deletes rows. Raw readings that are a
+        datastream's minute level stay while minute rollups would (:meth:`_prune_raw`).
         """
         removed = {"observations": 0, "rollups_minute": 0, "partitions": 0}
         if raw_before is not None:
-            if self._partitions is not None:
-                removed["partitions"] = len(self._partitions.drop_before(raw_before))
-            removed["observations"] = self._delete("observations", "phenomenon_time", raw_before)
+            removed.update(self._prune_raw(raw_before, minutes_before))
         if minutes_before is not None:
             removed["rollups_minute"] = self._delete("rollups_minute", "bucket", minutes_before)
         return removed
 
-    def _delete(self, table: str, column: str, before: int) -> int:
-        result = self._connection.exec_driver_sql(
-            f"DELETE FROM {table} WHERE {column} < {int(before)}"  # both names are ours
+    def _prune_raw(self, raw_before: int, minutes_before: int | None) -> dict[str, int]:
+        """Delete raw readings past retention.
+
+        The raw readings of a datastream that keeps no minute rows are its minute level, so
+        they stay as long as either window wants them (for ever when minutes are kept for
+        ever); the others go at the raw cut-off.
+        """
+        raw_level = self._connection.exec_driver_sql(
+            "SELECT 1 FROM datastreams WHERE NOT minute_rollups LIMIT 1"
+        ).first()
+        if raw_level is None:
+            partition_cut: int | None = raw_before
+        else:
+            partition_cut = None if minutes_before is None else min(raw_before, minutes_before)
+        removed = {"observations": 0, "partitions": 0}
+        if self._partitions is not None and partition_cut is not None:
+            removed["partitions"] = len(self._partitions.drop_before(partition_cut))
+        if raw_level is None:
+            removed["observations"] = self._delete("observations", "phenomenon_time", raw_before)
+            return removed
+        removed["observations"] = self._delete(
+            "observations", "phenomenon_time", raw_before, _ROLLED_UP
         )
+        if partition_cut is not None:
+            removed["observations"] += self._delete(
+                "observations", "phenomenon_time", partition_cut, f"NOT {_ROLLED_UP}"
+            )
+        return removed
+
+    def _delete(self, table: str, column: str, before: int, streams: str = "") -> int:
+        where = f"{column} < {int(before)}"  # the names are ours
+        if streams:
+            where += f" AND {streams}"
+        result = self._connection.exec_driver_sql(f"DELETE FROM {table} WHERE {where}")
         return int(result.rowcount or 0)
 
     # ---------------------------------------------------------------- SQLite

@@ -48,6 +48,7 @@ def _stream(row: Any) -> Datastream:
         sensor=row["sensor"],
         properties=dict(row["properties"] or {}),
         created_at=row["created_at"],
+        minute_rollups=bool(row["minute_rollups"]),
     )
 
 
@@ -144,6 +145,7 @@ class SqlDatastreamRepository:
             "minimum": stream.minimum,
             "maximum": stream.maximum,
             "interval_seconds": stream.interval_seconds,
+            "minute_rollups": stream.minute_rollups,
             "sensor": stream.sensor,
             "properties": dict(stream.properties),
             "created_at": stream.at,
