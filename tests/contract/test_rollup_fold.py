@@ -257,7 +257,8 @@ def test_a_raw_level_minute_reads_as_the_minute_row_of_its_twin(
             system, "ROWS", {"metric": metric, "interval_seconds": 15}
         )
         raw = services.devices.add_datastream(system, "RAW", {"metric": metric})
-        assert rows.minute_rollups and not raw.minute_rollups
+        assert rows.minute_rollups
+        assert not raw.minute_rollups
         twins.append((rows.id, raw.id))
     batches = []
     for _ in range(6):
