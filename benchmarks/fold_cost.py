@@ -9,7 +9,9 @@ once a minute; for each *k* in ``--per-fold`` the script writes batches of one r
 datastream (``uow.observations.write``, as ingest does) and folds after every *k* of them
 (``uow.observations.fold``), and prints the write and fold time per reading, next to the raw
 engine limit measured in the same run (PostgreSQL ``COPY``, SQLite ``executemany``, into a table
-keyed like ``observations``).
+keyed like ``observations``). The datastreams report once a minute, so they keep no minute rollup
+rows (``keeps_minute_rollups``); ``--minute-rows`` registers them as keeping them, the cost every
+reading paid before migration 0013.
 
     .venv/bin/python benchmarks/fold_cost.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/x
     .venv/bin/python benchmarks/fold_cost.py            # SQLite, in a temporary directory
@@ -26,11 +28,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import make_url
+from sqlalchemy import insert, make_url
 
 from cityops.kernel.clock import SystemClock
 from cityops.sensing.model import ObservationBatch
 from cityops.storage import Store, migrate
+from cityops.storage.schema_sensing import datastreams, things
 
 START = int(datetime(2026, 11, 2, tzinfo=UTC).timestamp() * 1000)
 MINUTE = 60_000
@@ -66,6 +69,45 @@ def _batch(streams: int, tick: int, rng: random.Random) -> ObservationBatch:
         values=[round(rng.uniform(0, 300), 1) for _ in range(streams)],
         qualities=[0] * streams,
     )
+
+
+def _register(store: Store, streams: int, minute_rows: bool) -> None:
+    """Register datastreams 1..streams (ids as the batches use them) on one thing."""
+    now = datetime.now(UTC)
+    with store.engine.begin() as connection:
+        thing = connection.execute(
+            insert(things).returning(things.c.id),
+            {
+                "key": "FOLD",
+                "name": "fold",
+                "description": "",
+                "properties": {},
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).scalar_one()
+        connection.execute(
+            insert(datastreams),
+            [
+                {
+                    "id": i,
+                    "key": f"FOLD/{i}",
+                    "thing_id": thing,
+                    "metric": "pm25",
+                    "name": "",
+                    "description": "",
+                    "unit": "ug/m3",
+                    "minimum": 0.0,
+                    "maximum": 1000.0,
+                    "interval_seconds": 10 if minute_rows else 60,
+                    "minute_rollups": minute_rows,
+                    "sensor": "",
+                    "properties": {},
+                    "created_at": now,
+                }
+                for i in range(1, streams + 1)
+            ],
+        )
 
 
 def _measure(
@@ -163,6 +205,11 @@ def main() -> None:
         action="store_true",
         help="PostgreSQL: fill the rollup pages (fillfactor 100, as before migration 0012)",
     )
+    parser.add_argument(
+        "--minute-rows",
+        action="store_true",
+        help="the datastreams keep minute rollup rows (as every one did before migration 0013)",
+    )
     args = parser.parse_args()
     per_folds = [int(k) for k in args.per_fold.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="fold-cost-"))
@@ -177,9 +224,11 @@ def main() -> None:
             with store.engine.begin() as connection:
                 for table in ("rollups_hour", "rollups_day", "stream_latest"):
                     connection.exec_driver_sql(f"ALTER TABLE {table} RESET (fillfactor)")
+        _register(store, args.streams, args.minute_rows)
         # Warm up: the tables hold a day of readings before anything is timed.
         tick = _measure(store, args.streams, 60, args.streams * 60, 0)["tick"]
         pages = ", full rollup pages" if args.full_pages and args.postgres else ""
+        pages += ", minute rollup rows" if args.minute_rows else ", no minute rollup rows"
         print(
             f"{dialect}{pages}: {args.streams:,} datastreams,"
             f" {args.readings:,} readings per setting"

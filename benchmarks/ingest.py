@@ -29,7 +29,9 @@ same tables and machine:
     statements those calls send;
   * memory: MQTT workers under a steady load at 70 % of the capacity measured above, their
     VmRSS sampled every 5 s for ``--sustain-seconds``: first, peak, last and slope.
-Alert latency (publish → alert event) is not measured: alerts are not built yet.
+The datastreams are registered with a 60 s interval (they report once a minute), so they keep
+no minute rollup rows: their minute level is their raw readings (``keeps_minute_rollups``).
+Alert latency (publish → alert event) is measured by ``benchmarks/alert_latency.py``.
 
 Usage:
   python benchmarks/ingest.py                                   # SQLite only, every part
@@ -1478,6 +1480,11 @@ def _queries_store(bench: Bench, store: Store, fleet: Fleet, data_dir: Path) -> 
                 principal, metric, start=week, end=end, interval="1h", group_by="street"
             ),
             lambda: bare.run(hours, pm25, week_ms, end_ms),
+        ),  # fmt: skip
+        (
+            "1m avg of one datastream, a day (minutes from raw)",
+            lambda: ts.query(principal, one, start=day, end=end, interval="1m", functions=["avg"]),
+            lambda: bare.run(raw_range, [one_id], day_ms, end_ms, 1_000_000),
         ),  # fmt: skip
         (
             "1h p95 of one datastream, a day (raw readings)",
