@@ -15,7 +15,8 @@ same tables and machine:
     10,000-item bodies for a fixed time; accepted observations/s counted from the responses
     and checked against the store's count, p50/p99 request latency, server CPU;
   * mqtt: a throwaway Mosquitto (scripts/mqtt-throwaway.sh), ``cityops ts mqtt`` workers
-    (subprocesses, one shared-subscription group), a paho QoS 1 publisher process sending one
+    (subprocesses, one shared-subscription group), a QoS 1 publisher process (``--publisher``:
+    the lean pipelined client of ``mqtt_lean_publisher.py``, or paho) sending one
     device message per publish (``{"time", "values": {10 metrics}}`` to
     ``cityops/telemetry/<key>``), then batched messages of 500 items; the store's count of
     committed readings (folded or queued) is polled until it holds what the broker
@@ -75,6 +76,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ingest_data  # noqa: E402
+import mqtt_lean_publisher  # noqa: E402
 from bench_server import cityops_command, server_env, serving, stop  # noqa: E402
 from ingest_data import PLACEHOLDER, Fleet, PublishSpec, Ticks  # noqa: E402
 
@@ -826,10 +828,11 @@ class Rig:
     workers: list[subprocess.Popen[bytes]]
     logs: list[Path]
     counter: StoreCounter
+    publisher: str = "lean"  # the load generator: mqtt_lean_publisher, or paho (ingest_data)
 
 
 @contextlib.contextmanager
-def _mqtt_rig(store: Store, data_dir: Path, workers: int) -> Iterator[Rig]:
+def _mqtt_rig(store: Store, data_dir: Path, workers: int, publisher: str = "lean") -> Iterator[Rig]:
     """Start Mosquitto and ``workers`` ``cityops ts mqtt`` processes; stop them after."""
     tag = uuid.uuid4().hex[:8]
     # Not under the work dir: Mosquitto drops root to its own user, who must reach its log.
@@ -870,7 +873,7 @@ def _mqtt_rig(store: Store, data_dir: Path, workers: int) -> Iterator[Rig]:
             time.sleep(0.2)
         time.sleep(0.5)  # the SUBACKs
         logs = [data_dir / f"mqtt-worker-{i}.log" for i in range(workers)]
-        yield Rig(url, int(pid_text or 0), processes, logs, counter)
+        yield Rig(url, int(pid_text or 0), processes, logs, counter, publisher)
     finally:
         codes = [stop(process) for process in processes]
         if any(code not in (0, None) for code in codes):
@@ -968,9 +971,8 @@ def _mqtt_run(
             backlog=None if backlog is None else backlog // publishers,
             share=publishers,
         )
-        process = context.Process(
-            target=ingest_data.publish, args=(spec, ready, go, shared, results)
-        )
+        target = mqtt_lean_publisher.publish if rig.publisher == "lean" else ingest_data.publish
+        process = context.Process(target=target, args=(spec, ready, go, shared, results))
         process.start()
         processes.append(process)
     for _ in range(publishers):
@@ -1077,7 +1079,8 @@ def part_mqtt(bench: Bench) -> None:
     """Send device messages and 500-item batches over MQTT through cityops ts mqtt workers."""
     args = bench.args
     print(
-        f"\n== MQTT: paho QoS 1 → Mosquitto → {args.mqtt_workers} `cityops ts mqtt` worker(s), "
+        f"\n== MQTT: {args.publisher} QoS 1 publisher → Mosquitto → {args.mqtt_workers} "
+        "`cityops ts mqtt` worker(s), "
         f"{args.seconds:.0f} s per shape =="
     )
     for dialect in bench.stores():
@@ -1099,7 +1102,7 @@ def _mqtt_store(bench: Bench, store: Store, fleet: Fleet, data_dir: Path) -> Non
     )  # fmt: skip
     pg = store if store.dialect == "postgresql" else None
     count = 0
-    with _mqtt_rig(store, data_dir, args.mqtt_workers) as rig:
+    with _mqtt_rig(store, data_dir, args.mqtt_workers, args.publisher) as rig:
         _warm_mqtt(rig, ticks, fleet, 0)
         tick = 1
         print(
@@ -1204,7 +1207,7 @@ def _memory_store(bench: Bench, store: Store, fleet: Fleet, data_dir: Path) -> N
     ticks = _ingest_ticks(bench)
     messages = ingest_data.device_messages(fleet, ingest_data.value_sets(fleet, VALUE_SETS))
     pg = store if store.dialect == "postgresql" else None
-    with _mqtt_rig(store, data_dir, args.mqtt_workers) as rig:
+    with _mqtt_rig(store, data_dir, args.mqtt_workers, args.publisher) as rig:
         _warm_mqtt(rig, ticks, fleet, 0)
         tick = 1
         capacity = CAPACITY.get(store.label)
@@ -1567,6 +1570,12 @@ def main() -> None:
     parser.add_argument("--http-clients", type=int, default=4)
     parser.add_argument("--mqtt-workers", type=int, default=2)
     parser.add_argument("--publishers", type=int, default=1, help="MQTT publisher processes")
+    parser.add_argument(
+        "--publisher",
+        choices=("lean", "paho"),
+        default="lean",
+        help="MQTT load generator: a lean pipelined MQTT 5 client (mqtt_lean_publisher.py) or paho",
+    )
     parser.add_argument(
         "--mqtt-backlog",
         type=int,
