@@ -237,6 +237,7 @@ def bootstrap(
         parts=fold_parts,
         min_readings=settings.telemetry_fold_min_readings,
         max_wait=settings.telemetry_fold_max_seconds,
+        tidy_queue=store.vacuum_fold_queue,
     )
     timeseries = TimeseriesService(store.unit_of_work, clock, offset_ms)
     devices_changed = _both(streams.invalidate, timeseries.invalidate)

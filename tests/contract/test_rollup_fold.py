@@ -576,3 +576,29 @@ def test_each_part_waits_for_its_share_of_a_full_queue(
     now[0] += 10.0
     assert folder.fold_when_due(1) == 300
     _assert_folded(services, evens + odds)
+
+
+def test_a_background_fold_tidies_the_queue_at_most_every_tidy_interval(
+    services: Services, stream_ids: list[int]
+) -> None:
+    now, tidied = [100.0], []
+
+    def tidy() -> None:
+        services.store.vacuum_fold_queue()  # the real one: it must run outside a transaction
+        tidied.append(now[0])
+
+    folder = RollupFolder(
+        services.store.unit_of_work,
+        min_readings=1,
+        tidy_queue=tidy,
+        tidy_every=2.0,
+        monotonic=lambda: now[0],
+    )
+    readings = _readings(stream_ids, seed=24, n=1200)
+    for step, chunk in enumerate((readings[:400], readings[400:800], readings[800:])):
+        services.ingest.store(_batch(chunk))
+        now[0] += (0.0, 1.0, 1.0)[step]
+        assert folder.fold_when_due(0) == len(chunk)
+    assert folder.fold_when_due(0) == 0  # nothing folded: nothing to tidy
+    assert tidied == [100.0, 102.0]  # not at 101.0: within 2 s of the last
+    _assert_folded(services, readings)

@@ -3,14 +3,14 @@
 The worker connects with MQTT 5, a persistent session (``clean_start`` off, a session expiry)
 and QoS 1 subscriptions shared by a group (``$share/<group>/<topic>``), so several workers (in
 several processes or machines) split the load and a restarted worker gets back what it had not
-acknowledged. Messages are acknowledged by hand (``manual_ack``), in the order they arrived,
-only after the transaction that stored their readings has committed: a crash loses nothing that
-was acknowledged, and what is delivered again is stored once (readings are idempotent on
-datastream and time).
+acknowledged. Messages are acknowledged in the order they arrived, all of a transaction's in
+one write, only after the transaction that stored their readings has committed: a crash loses
+nothing that was acknowledged, and what is delivered again is stored once (readings are
+idempotent on datastream and time). The connection is :mod:`cityops.adapters.mqtt_session`.
 
 Flow control is the broker's: the worker announces a ``Receive Maximum``, so at most that many
-unacknowledged messages are ever in its hands; the queue between the network thread and the
-writer is bounded by it, and memory stays flat however fast devices publish.
+unacknowledged QoS 1 messages are ever in its hands; the chunks waiting between the reader and
+the writer are bounded too, and memory stays flat however fast devices publish.
 
 Payloads (see :mod:`cityops.sensing.decode`): our JSON (one item or an array), a device's
 readings ``{"time", "values"}`` on ``<prefix>/<thing key>``, a SensorThings Observation on
@@ -21,22 +21,17 @@ Refused readings are published, with their reasons, to ``<error topic>/<original
 from __future__ import annotations
 
 import logging
-import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from cityops.adapters.mqtt_packets import Delivery
+from cityops.adapters.mqtt_session import MqttSession, SessionOptions
 from cityops.sensing.decode import Decoder, csv_items
 from cityops.sensing.ingest import IngestService
 from cityops.sensing.model import ItemError, ObservationBatch, to_millis
@@ -60,6 +55,7 @@ class MqttOptions:
     # message may carry thousands; this bounds what one transaction holds in memory.
     max_batch_bytes: int = 4_000_000
     session_expiry: int = 3_600  # seconds the broker keeps our session while we are away
+    keepalive: int = 30  # seconds; the broker drops a connection silent for 1.5 times this
     error_topic: str = "cityops/errors"
 
 
@@ -75,17 +71,8 @@ class WorkerStats:
     refused: int = 0
     acknowledged: int = 0
     failures: int = 0
-    connected: bool = False
     last_commit: float = 0.0
     errors: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class _Message:
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
 
 
 def items_of(topic: str, payload: bytes) -> tuple[list[Any], int | str | None]:
@@ -113,7 +100,7 @@ def items_of(topic: str, payload: bytes) -> tuple[list[Any], int | str | None]:
 
 
 class MqttIngestWorker:
-    """One ingest worker: a paho network thread and a writer thread."""
+    """One ingest worker: a reader thread (:class:`MqttSession`) and a writer thread."""
 
     def __init__(
         self,
@@ -126,117 +113,86 @@ class MqttIngestWorker:
         self._decoder = decoder
         self._options = options
         self._now_ms = now_ms
-        self._queue: queue.Queue[_Message] = queue.Queue(maxsize=options.receive_maximum)
+        self._session = MqttSession(
+            SessionOptions(
+                url=options.url,
+                client_id=options.client_id,
+                topic_filters=tuple(f"$share/{options.group}/{t}" for t in options.topics),
+                keepalive=options.keepalive,
+                session_expiry=options.session_expiry,
+                receive_maximum=options.receive_maximum,
+            )
+        )
+        self._carry: list[Delivery] = []  # received, not yet in a transaction
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
         self.stats = WorkerStats()
-        self._client = self._build_client()
 
     # ---------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        """Connect and start the network and writer threads."""
-        parts = urlsplit(self._options.url)
-        if parts.scheme not in ("mqtt", "tcp"):
-            raise ValueError(f"unsupported broker URL {self._options.url!r} (use mqtt://)")
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = self._options.session_expiry
-        properties.ReceiveMaximum = self._options.receive_maximum
-        self._client.connect_async(
-            parts.hostname or "127.0.0.1",
-            parts.port or 1883,
-            keepalive=30,
-            clean_start=False,
-            properties=properties,
-        )
-        self._client.loop_start()
+        """Connect (in the background) and start the writer thread."""
+        self._session.start()
         self._writer = threading.Thread(target=self._run, name="cityops-mqtt-writer", daemon=True)
         self._writer.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Store and acknowledge what is in hand, then disconnect."""
+        """Stop taking messages, store and acknowledge what is in hand, then disconnect."""
+        self._session.stop_receiving()
         self._stop.set()
         if self._writer is not None:
             self._writer.join(timeout)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._session.close()
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
         """Wait until the broker has accepted the connection and the subscriptions."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.stats.connected:
-                return True
-            time.sleep(0.02)
-        return False
+        return self._session.connected.wait(timeout)
 
-    # ---------------------------------------------------------------- network thread
-
-    def _build_client(self) -> mqtt.Client:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self._options.client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
-        )
-        parts = urlsplit(self._options.url)
-        if parts.username:
-            client.username_pw_set(parts.username, parts.password)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        return client
-
-    def _on_connect(
-        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
-    ) -> None:
-        if reason.is_failure:
-            log.error("MQTT broker refused the connection: %s", reason)
-            return
-        options = SubscribeOptions(qos=1)
-        client.subscribe(
-            [(f"$share/{self._options.group}/{t}", options) for t in self._options.topics]
-        )
-        self.stats.connected = True
-        log.info("MQTT ingest connected to %s, topics %s", self._options.url, self._options.topics)
-
-    def _on_disconnect(
-        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
-    ) -> None:
-        self.stats.connected = False
-        if not self._stop.is_set():
-            log.warning("MQTT connection lost (%s); reconnecting", reason)
-
-    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        # Blocks when the writer is behind: the broker then holds back (Receive Maximum).
-        self._queue.put(_Message(message.topic, bytes(message.payload), message.mid, message.qos))
+    @property
+    def connections(self) -> int:
+        """How many times the worker has connected (more than once: it reconnected)."""
+        return self._session.connections
 
     # ---------------------------------------------------------------- writer thread
 
     def _run(self) -> None:
-        while not (self._stop.is_set() and self._queue.empty()):
-            try:
-                first = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            taken = [first]
-            size = len(first.payload)
-            deadline = time.monotonic() + self._options.max_wait
-            while (
-                len(taken) < self._options.receive_maximum and size < self._options.max_batch_bytes
-            ):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    taken.append(self._queue.get(timeout=remaining))
-                except queue.Empty:
-                    break
-                size += len(taken[-1].payload)
-            self._handle(taken)
+        while True:
+            messages = self._next_transaction()
+            if messages:
+                self._handle(messages)
+            elif self._stop.is_set():
+                return
 
-    def _handle(self, messages: Sequence[_Message]) -> None:
+    def _next_transaction(self) -> list[Delivery]:
+        """Gather one transaction's messages (up to Receive Maximum of them, or the byte bound).
+
+        After the first, wait at most ``max_wait`` for others to share the transaction.
+        """
+        limit, byte_limit = self._options.receive_maximum, self._options.max_batch_bytes
+        taken: list[Delivery] = []
+        size = 0
+        deadline = 0.0
+        while len(taken) < limit and size < byte_limit:
+            if not self._carry:
+                if taken:
+                    remaining = deadline - time.monotonic()
+                    chunk = self._session.receive(remaining) if remaining > 0 else None
+                else:
+                    chunk = self._session.receive(0.2)
+                if chunk is None:
+                    break
+                self._carry = chunk
+            if not taken:
+                deadline = time.monotonic() + self._options.max_wait
+            carry, cut = self._carry, 0
+            while cut < len(carry) and len(taken) + cut < limit and size < byte_limit:
+                size += len(carry[cut].payload)
+                cut += 1
+            taken += carry[:cut]
+            self._carry = carry[cut:]
+        return taken
+
+    def _handle(self, messages: list[Delivery]) -> None:
         batch = ObservationBatch()
         refused: list[tuple[str, list[ItemError]]] = []
         now_ms = self._now_ms()
@@ -260,10 +216,7 @@ class MqttIngestWorker:
                 self.stats.errors.append(str(error))
                 if self._stop.wait(1.0):
                     return  # not acknowledged: the broker delivers them again
-        for message in messages:
-            if message.qos > 0:
-                self._client.ack(message.mid, message.qos)
-                self.stats.acknowledged += 1
+        self.stats.acknowledged += self._session.ack(messages)
         self.stats.messages += len(messages)
         self.stats.transactions += 1
         self.stats.readings += len(batch)
@@ -272,10 +225,9 @@ class MqttIngestWorker:
         self.stats.last_commit = time.time()
         for topic, errors in refused:
             self.stats.refused += len(errors)
-            self._client.publish(
+            self._session.publish(
                 f"{self._options.error_topic}/{topic}",
                 orjson.dumps({"topic": topic, "errors": [e.as_json() for e in errors]}),
-                qos=0,
             )
 
 

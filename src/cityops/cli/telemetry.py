@@ -241,6 +241,8 @@ def mqtt_ingest(app: AppContext, url: str | None, client_id: str | None, group: 
     worker.start()
     services.rollup_fold.start()
     services.wal_checkpoint.start()
+    while not worker.wait_connected(10) and not stop.is_set():
+        click.echo(f"waiting for the broker at {settings.mqtt_url} …", err=True)
     click.echo(
         f"subscribed to {settings.mqtt_topics} on {settings.mqtt_url} as {settings.mqtt_client_id}"
     )

@@ -17,6 +17,10 @@ PostgreSQL 20 µs per reading with one reading per stream against 10 µs with te
 second spends most of the fold on those merges. So a background fold runs once ``min_readings``
 wait or ``max_wait`` seconds have passed since this folder's last one; readers merge the queue,
 so the wait costs no reader an exact answer.
+
+After a background fold the folder tidies the queue (``tidy_queue``, at most every
+``tidy_every`` seconds): on PostgreSQL a ``VACUUM`` of the queue table, whose rows all die
+within seconds of their birth (:meth:`cityops.storage.store.Store.vacuum_fold_queue` says why).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from cityops.sensing.ports import SensingUnitOfWork
 FOLD_CHUNK = 100_000  # readings per fold transaction: bounds its memory and how long it holds
 FOLD_MIN_READINGS = 100_000  # a background fold waits for this many queued readings …
 FOLD_MAX_WAIT = 10.0  # … or this many seconds since its last fold
+TIDY_EVERY = 2.0  # seconds between tidyings of the queue (after background folds)
 
 
 class RollupFolder:
@@ -44,6 +49,8 @@ class RollupFolder:
         parts: int = 1,
         min_readings: int = FOLD_MIN_READINGS,
         max_wait: float = FOLD_MAX_WAIT,
+        tidy_queue: Callable[[], None] | None = None,
+        tidy_every: float = TIDY_EVERY,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if parts < 1:
@@ -55,6 +62,9 @@ class RollupFolder:
         self._max_wait = max_wait
         self._monotonic = monotonic
         self._last_fold = [-math.inf] * parts  # the first look folds what a stopped one left
+        self._tidy_queue = tidy_queue
+        self._tidy_every = tidy_every
+        self._last_tidy = -math.inf
 
     def fold(self) -> int:
         """Fold the whole queue until it is empty; return how many readings were folded."""
@@ -90,7 +100,12 @@ class RollupFolder:
         if not due:
             return 0
         self._last_fold[part] = started
-        return self.fold_part(part, wait=False)
+        folded = self.fold_part(part, wait=False)
+        tidy = self._tidy_queue
+        if folded and tidy is not None and started - self._last_tidy >= self._tidy_every:
+            self._last_tidy = started
+            tidy()
+        return folded
 
     def catch_up(self) -> int:
         """Fold whatever is queued (a cheap check when nothing is); call before reading rollups."""
