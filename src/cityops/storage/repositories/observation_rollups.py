@@ -75,8 +75,10 @@ def postgresql_fold(offset: int, limit: int, part: int = 0, parts: int = 1) -> s
     The chunk is picked by physical position (``ctid``) and deleted with ``RETURNING``; readings
     committed after the statement's snapshot stay queued for the next fold. First and last
     readings are ``min``/``max`` of ``ARRAY[time, value]`` (arrays compare element by element):
-    a hash aggregate, where window functions would sort. Minutes are grouped from the
-    readings, hours from the minutes, days and latest values from the hours.
+    a hash aggregate, where window functions would sort. Hours are grouped from the readings,
+    days and latest values from the hours; minutes, from the readings too, only for the
+    datastreams that keep minute rows (grouping hours from minutes cost a second pass over
+    every reading for the many streams whose minutes hold one reading each).
     """
     hour, day = LEVELS["hour"], LEVELS["day"]
     where = f"WHERE datastream_id % {int(parts)} = {int(part)}" if parts > 1 else ""
@@ -92,19 +94,21 @@ minutes AS MATERIALIZED (
            count(*) AS n, sum(v) AS total, min(v) AS mn, max(v) AS mx,
            min(ARRAY[t::float8, v]) AS fst, max(ARRAY[t::float8, v, q]) AS lst,
            sum(a) AS a, sum(b) AS b
-    FROM moved
+    FROM moved WHERE ds IN (SELECT id FROM datastreams WHERE minute_rollups)
     GROUP BY 1, 2
 ),
 hours AS MATERIALIZED (
-    SELECT ds, bucket - (bucket + {offset}) % {hour} AS bucket, sum(n) AS n,
-           sum(total) AS total, min(mn) AS mn, max(mx) AS mx, min(fst) AS fst, max(lst) AS lst,
+    SELECT ds, t - (t + {offset}) % {hour} AS bucket,
+           count(*) AS n, sum(v) AS total, min(v) AS mn, max(v) AS mx,
+           min(ARRAY[t::float8, v]) AS fst, max(ARRAY[t::float8, v, q]) AS lst,
            sum(a) AS a, sum(b) AS b
-    FROM minutes GROUP BY 1, 2
+    FROM moved
+    GROUP BY 1, 2
 ),
 r_minute AS (
     INSERT INTO rollups_minute {ROLLUP_COLUMNS}
     SELECT ds, bucket, n, total, mn, mx, fst[1]::bigint, fst[2], lst[1]::bigint, lst[2], a, b
-    FROM minutes WHERE {_KEEPS_MINUTE_ROWS}
+    FROM minutes
     {merge_clause("rollups_minute", "postgresql")}
 ),
 r_hour AS (
