@@ -2,11 +2,11 @@
 
 A write puts each new good reading into ``observations`` and into the queue ``obs_pending`` in
 the same transaction (so a committed reading is always either queued or folded, never lost to
-the rollups). A fold takes a chunk of the queue, groups it once per (datastream, minute), merges
-those groups into ``rollups_minute``, groups them again into hours and days and merges those,
-merges each stream's newest reading into ``stream_latest``, and removes the chunk, all in one
-transaction. Minute rows are kept only for the datastreams that report more often than once a
-minute (:func:`~cityops.sensing.model.keeps_minute_rollups`). Every aggregate is mergeable
+the rollups). A fold takes a chunk of the queue, groups it into minutes, hours and days and
+merges each level into its rollup table, merges each stream's newest reading into
+``stream_latest``, and removes the chunk, all in one transaction. Minute rows are kept only for
+the datastreams that report more often than once a minute
+(:func:`~cityops.sensing.model.keeps_minute_rollups`). Every aggregate is mergeable
 (count, sum, min, max, first and last reading, the auxiliary sums), so a late or out-of-order
 reading corrects its bucket by adding to it.
 
