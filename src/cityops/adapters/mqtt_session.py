@@ -102,13 +102,6 @@ class MqttSession:
         except queue.Empty:
             return None
 
-    def receive_nowait(self) -> list[Delivery] | None:
-        """Return a chunk already waiting, or None."""
-        try:
-            return self._chunks.get_nowait()
-        except queue.Empty:
-            return None
-
     def ack(self, deliveries: list[Delivery]) -> int:
         """Acknowledge these QoS 1 deliveries in order, in one write; return how many were sent.
 
